@@ -1,0 +1,1 @@
+"""rnn-demos applications, each built on `core/`."""

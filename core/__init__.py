@@ -1,0 +1,1 @@
+"""rnn-demos core: recurrent cells, CNN-RNN hybrids, heads, losses and run tools."""
