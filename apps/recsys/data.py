@@ -106,9 +106,12 @@ def _integer_column(chunk, column, path, first_line):
 
 def _time_column(chunk, column, path, first_line, time_format):
     values = chunk[column]
-    if time_format == "numeric" or (
-        time_format == "auto" and pd.api.types.is_numeric_dtype(values.dtype)
-    ):
+    if time_format == "auto":
+        # Numbers if the column (or its first value) is numeric, else ISO 8601.
+        first = pd.to_numeric(values.iloc[:1], errors="coerce")
+        numeric = pd.api.types.is_numeric_dtype(values.dtype) or first.notna().all()
+        time_format = "numeric" if numeric else "iso"
+    if time_format == "numeric":
         position = _first_bad_row(values)
         if position is not None:
             raise ValueError(
@@ -125,7 +128,8 @@ def _time_column(chunk, column, path, first_line, time_format):
             f"sortable time (seconds or an ISO 8601 timestamp), got "
             f"{values.iloc[position]!r}"
         )
-    return parsed.astype("int64").to_numpy() / 1e9
+    epoch = pd.Timestamp(0, tz="UTC")
+    return ((parsed - epoch) / pd.Timedelta(1, "s")).to_numpy(dtype=np.float64)
 
 
 def _read_columns(
@@ -144,7 +148,7 @@ def _read_columns(
             sep=sep,
             header=header,
             names=names,
-            usecols=list(columns),
+            index_col=False,
             dtype=str if time_format == "iso" else None,
             chunksize=chunksize,
             engine="c",
@@ -153,9 +157,12 @@ def _read_columns(
         parts = []
         first_line = skip_lines + 1
         for chunk in reader:
-            for column in columns:
-                if column not in chunk.columns:  # pragma: no cover - usecols checks
-                    raise ValueError(f"{path}: missing column {column!r}")
+            missing = [column for column in columns if column not in chunk.columns]
+            if missing:
+                raise ValueError(
+                    f"{path}: missing column(s) {missing}; expected columns "
+                    f"{list(columns)}, found {list(chunk.columns)}"
+                )
             parts.append(
                 (
                     _integer_column(chunk, session_col, path, first_line),
@@ -743,6 +750,7 @@ class SessionSimulator:
     def save(self, path):
         """Stores the simulator's parameters (config JSON) atomically."""
         path = pathlib.Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
         temp = path.with_suffix(path.suffix + ".tmp")
-        temp.write_text(json.dumps(dataclasses.asdict(self.config), indent=2))
+        temp.write_text(json.dumps(dataclasses.asdict(self.config), indent=2) + "\n")
         os.replace(temp, path)

@@ -119,12 +119,18 @@ def item_counts(sessions: Sessions, n_items):
 
 
 class PopularityScorer:
-    """POP: always the training popularity (count) of each item."""
+    """POP: always the training popularity (count) of each item.
+
+    `train` is the training `Sessions` or directly the count per item.
+    """
 
     name = "POP"
 
-    def __init__(self, train: Sessions, n_items):
-        self.popularity = item_counts(train, n_items)
+    def __init__(self, train, n_items):
+        if isinstance(train, Sessions):
+            self.popularity = item_counts(train, n_items)
+        else:
+            self.popularity = np.asarray(train, dtype=np.float64)
 
     def start(self, batch_size):
         self.batch_size = batch_size
@@ -302,3 +308,58 @@ def format_table(results, cutoffs=(5, 20), ceiling_name=None):
             ]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
+
+
+def evaluate_run(
+    run_dir,
+    baselines=tuple(BASELINES),
+    cutoffs=DEFAULT_CUTOFFS,
+    ties="conservative",
+    batch_size=None,
+    log=print,
+):
+    """GRU4Rec of a run folder vs baselines vs the Bayes ceiling on its test split.
+
+    The split is rebuilt from the run's `config.json` (same data, same seed),
+    and the simulator from its `simulator.json` when the data was simulated.
+    Returns {method name: metrics}.
+    """
+    import pathlib
+
+    from apps.recsys.recommend import Recommender
+    from apps.recsys.train import GRU4RecScorer, TrainConfig, prepare_data
+    from core.config import load_config
+
+    run_dir = pathlib.Path(run_dir)
+    config = load_config(TrainConfig, run_dir / "config.json")
+    if config.data == "simulator" and (run_dir / "simulator.json").is_file():
+        config.simulator_config = str(run_dir / "simulator.json")
+    batch_size = batch_size or config.eval_batch_size
+    recommender = Recommender.load(run_dir)
+    data = prepare_data(config)
+    if not np.array_equal(data.index.item_ids, recommender.index.item_ids):
+        raise ValueError(
+            f"{run_dir}: the rebuilt training catalogue differs from the model's "
+            "catalogue.npz; was the data changed since training?"
+        )
+    log(
+        f"test split: {data.summary['test_sessions']} sessions, "
+        f"{data.summary['test_targets']} targets, {data.summary['items']} items"
+    )
+    options = dict(cutoffs=cutoffs, ties=ties, batch_size=batch_size)
+    results = {}
+    if data.simulator is not None:
+        results[BayesScorer.name] = evaluate_scorer(
+            BayesScorer(data.simulator, data.index.item_ids), data.test, **options
+        )
+    results[GRU4RecScorer.name] = evaluate_scorer(
+        GRU4RecScorer(recommender.model), data.test, **options
+    )
+    for name in baselines:
+        if name not in BASELINES:
+            raise ValueError(
+                f"unknown baseline {name!r}; expected one of {list(BASELINES)}"
+            )
+        scorer = BASELINES[name](data.train, len(data.index))
+        results[scorer.name] = evaluate_scorer(scorer, data.test, **options)
+    return results

@@ -272,11 +272,79 @@ def negative_mask_for(targets, sample_ids):
 # ---------------------------------------------------------------------------
 
 
+def _adagrad_momentum_class():
+    import keras
+    from keras import ops
+
+    @keras.saving.register_keras_serializable(package="rnn_demos")
+    class AdagradMomentum(keras.optimizers.Optimizer):
+        """Adagrad with momentum, the optimiser of the official GRU4Rec code.
+
+        acc += g^2;  v = momentum * v + lr * g / sqrt(acc + epsilon);  w -= v.
+        (The official code updates only the touched embedding rows; here the
+        momentum of untouched rows also decays, a dense variant.)
+        """
+
+        def __init__(
+            self,
+            learning_rate=0.1,
+            momentum=0.0,
+            epsilon=1e-6,
+            name="adagrad_momentum",
+            **kwargs,
+        ):
+            super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+            self.momentum = momentum
+            self.epsilon = epsilon
+
+        def build(self, variables):
+            if self.built:
+                return
+            super().build(variables)
+            self._accumulators = [
+                self.add_variable_from_reference(v, "accumulator") for v in variables
+            ]
+            self._velocities = (
+                [self.add_variable_from_reference(v, "velocity") for v in variables]
+                if self.momentum
+                else []
+            )
+
+        def update_step(self, gradient, variable, learning_rate):
+            index = self._get_variable_index(variable)
+            learning_rate = ops.cast(learning_rate, variable.dtype)
+            gradient = ops.cast(gradient, variable.dtype)
+            accumulator = self._accumulators[index]
+            self.assign_add(accumulator, ops.square(gradient))
+            step = learning_rate * gradient / ops.sqrt(accumulator + self.epsilon)
+            if self.momentum:
+                velocity = self._velocities[index]
+                self.assign(velocity, self.momentum * velocity + step)
+                step = velocity
+            self.assign_sub(variable, step)
+
+        def get_config(self):
+            return {
+                **super().get_config(),
+                "momentum": self.momentum,
+                "epsilon": self.epsilon,
+            }
+
+    return AdagradMomentum
+
+
+_OPTIMIZER_CLASSES = {}
+
+
 def make_optimizer(config: TrainConfig):
     import keras
 
     if config.optimizer == "adagrad":
-        return keras.optimizers.Adagrad(learning_rate=config.learning_rate)
+        if "adagrad" not in _OPTIMIZER_CLASSES:
+            _OPTIMIZER_CLASSES["adagrad"] = _adagrad_momentum_class()
+        return _OPTIMIZER_CLASSES["adagrad"](
+            learning_rate=config.learning_rate, momentum=config.momentum
+        )
     if config.optimizer == "adam":
         return keras.optimizers.Adam(learning_rate=config.learning_rate)
     if config.optimizer == "rmsprop":
@@ -493,6 +561,8 @@ def train(config: TrainConfig, out_dir, log=print, evaluate=True):
     run = RunDir(out_dir)
     run.write_config(config)
     data = prepare_data(config)
+    if data.simulator is not None:
+        data.simulator.save(run.path / "simulator.json")
     log(f"data: {json.dumps(data.summary)}")
     model = build_model(config, len(data.index))
     trainer = SessionParallelTrainer(model, config, data.item_counts)
