@@ -18,6 +18,7 @@ TrainConfig(units=64, cell_type='lstm')
 import dataclasses
 import json
 import pathlib
+import types
 import typing
 
 
@@ -45,7 +46,7 @@ def _convert(cls, key, value, annotation):
     """Converts a JSON value or a CLI string to the field's annotated type."""
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
-    if origin is typing.Union and type(None) in args:
+    if origin in (typing.Union, types.UnionType) and type(None) in args:
         if value is None or (
             isinstance(value, str) and value.lower() in ("none", "null")
         ):
@@ -83,7 +84,9 @@ def _convert(cls, key, value, annotation):
             item_type = args[0] if args else str
             converted = [_convert(cls, key, item, item_type) for item in items]
             return tuple(converted) if origin is tuple else converted
-    except (TypeError, ValueError):
+    except (TypeError, ValueError) as error:
+        if str(error).startswith("config field"):  # an item of a tuple: keep it
+            raise
         type_name = getattr(annotation, "__name__", annotation)
         raise ValueError(
             f"config field {cls.__name__}.{key} expects {type_name}; got {value!r}"

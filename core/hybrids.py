@@ -127,7 +127,12 @@ def spectrogram_encoder(
         raise ValueError(f"num_layers must be an integer >= 0; got {num_layers!r}")
 
     inputs = keras.Input(shape=(None, num_features), name="spectrogram")
-    x = layers.Reshape((-1, num_features, 1), name="add_channel")(inputs)
+    x = ExpectShape(
+        (None, None, num_features),
+        "spectrogram (batch, time, features)",
+        name="check_spectrogram",
+    )(inputs)
+    x = layers.Reshape((-1, num_features, 1), name="add_channel")(x)
     freq = num_features
     for index, (filters, t_stride, f_stride) in enumerate(
         zip(conv_filters, time_strides, freq_strides, strict=True)
@@ -156,6 +161,44 @@ def spectrogram_encoder(
         **cell_kwargs,
     )
     return keras.Model(inputs, x, name=name)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ExpectShape(layers.Layer):
+    """Passes its input through, refusing one whose rank or known sizes differ
+    from `shape` (None = any size) with an error that names the input."""
+
+    def __init__(self, shape, input_name="input", **kwargs):
+        super().__init__(**kwargs)
+        self.shape = tuple(shape)
+        self.input_name = input_name
+
+    def _check(self, shape):
+        shape = tuple(shape)
+        matches = len(shape) == len(self.shape) and all(
+            want is None or got is None or want == got
+            for want, got in zip(self.shape, shape, strict=True)
+        )
+        if not matches:
+            expected = "(" + ", ".join("?" if s is None else str(s) for s in self.shape)
+            raise ValueError(
+                f"{self.input_name} must have shape {expected}); got {shape}"
+            )
+
+    def call(self, inputs):
+        self._check(inputs.shape)
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        self._check(input_shape)
+        return input_shape
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "shape": list(self.shape),
+            "input_name": self.input_name,
+        }
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -214,7 +257,12 @@ def frame_sequence_encoder(
         raise ValueError(f"num_layers must be an integer >= 1; got {num_layers!r}")
 
     inputs = keras.Input(shape=(None, *frame_shape), name="frames")
-    x = FrameDifference(name="frame_difference")(inputs) if frame_difference else inputs
+    x = ExpectShape(
+        (None, None, *frame_shape),
+        "frames (batch, time, height, width, channels)",
+        name="check_frames",
+    )(inputs)
+    x = FrameDifference(name="frame_difference")(x) if frame_difference else x
     channels = frame_shape[-1] * (2 if frame_difference else 1)
     frame_input = keras.Input(shape=(*frame_shape[:2], channels))
     y = frame_input
