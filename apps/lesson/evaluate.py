@@ -126,7 +126,9 @@ def plot_gradient_decay(curves, path, title):
                 axis.semilogy(
                     lags, np.maximum(norms, 1e-30), label=label.split(" @")[0]
                 )
-        axis.set_title(f"at {stage}")
+        axis.set_title(
+            "at initialisation" if stage == "initialisation" else "after training"
+        )
         axis.set_xlabel("lag k (steps back)")
         axis.axvline(10, color="grey", linestyle=":", linewidth=1)
         axis.grid(True, which="both", alpha=0.3)
