@@ -1,6 +1,5 @@
 """`rnn-demos lesson run [--quick]`: the vanishing-gradient lesson."""
 
-import dataclasses
 import pathlib
 
 from core.config import add_config_arguments, load_config
@@ -23,19 +22,13 @@ def _add_run_arguments(parser):
 
 
 def resolve_config(args):
-    from apps.lesson.train import QUICK, LessonConfig
-    from core.config import replace
+    """Defaults (the full experiment) < --quick or --config file < --set."""
+    from apps.lesson.train import QUICK_CONFIG, LessonConfig
 
-    config = load_config(LessonConfig, args.config, ())
-    if args.quick:
-        config = replace(config, QUICK)
-    return load_config_overrides(config, args.overrides)
-
-
-def load_config_overrides(config, overrides):
-    from core.config import parse_overrides, replace
-
-    return replace(config, parse_overrides(overrides))
+    if args.quick and args.config:
+        raise ValueError("give either --quick or --config, not both")
+    path = QUICK_CONFIG if args.quick else args.config
+    return load_config(LessonConfig, path, args.overrides)
 
 
 def run(args):
@@ -61,9 +54,9 @@ def demo(out_dir):
     """The quick lesson: rows of the largest lag solved per setting."""
     from apps.lesson.evaluate import largest_solved
     from apps.lesson.experiment import run_lesson
-    from apps.lesson.train import QUICK, LessonConfig
+    from apps.lesson.train import QUICK_CONFIG, LessonConfig
 
-    config = dataclasses.replace(LessonConfig(), **QUICK)
+    config = load_config(LessonConfig, QUICK_CONFIG)
     rows, summary, curves = run_lesson(config, out_dir, log=lambda *_: None)
     print(summary)
     largest = largest_solved(rows, config.lags)
