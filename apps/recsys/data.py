@@ -396,7 +396,7 @@ class Sessions:
         event_order = (
             np.concatenate([np.arange(starts[s], starts[s] + counts[s]) for s in order])
             if len(order) < 200_000
-            else _gather_ranges(starts[order], counts[order])
+            else concatenated_ranges(starts[order], counts[order])
         )
         items = index.to_index(events.item_ids[event_order])
         offsets = np.zeros(len(order) + 1, dtype=np.int64)
@@ -432,7 +432,7 @@ class Sessions:
         return self.items[self.offsets[s] : self.offsets[s + 1]]
 
 
-def _gather_ranges(starts, counts):
+def concatenated_ranges(starts, counts):
     """Concatenation of arange(start, start + count) for each pair, vectorised."""
     total = int(counts.sum())
     offsets = np.zeros(len(counts), dtype=np.int64)

@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from apps.recsys.data import SessionParallelIterator, Sessions
+from apps.recsys.data import SessionParallelIterator, Sessions, concatenated_ranges
 
 DEFAULT_CUTOFFS = (1, 5, 10, 20)
 
@@ -159,51 +159,79 @@ class SessionPopularityScorer:
         return self.counts + self.tiebreak
 
 
+class _SparseRows:
+    """Rows of an n x n matrix in CSR form (item -> scored items), for catalogues
+    too large for a dense matrix (YooChoose: 37k items)."""
+
+    def __init__(self, rows, columns, values, n_items):
+        order = np.lexsort((columns, rows))
+        self.columns = columns[order].astype(np.int64)
+        self.values = values[order].astype(np.float64)
+        self.pointers = np.searchsorted(rows[order], np.arange(n_items + 1))
+
+    def add_to(self, base, items):
+        """`base` (n_items,) broadcast to (B, n_items) plus the rows of `items`."""
+        scores = np.repeat(base[None, :], len(items), axis=0)
+        starts = self.pointers[items]
+        lengths = self.pointers[np.asarray(items) + 1] - starts
+        if lengths.sum():
+            positions = concatenated_ranges(starts, lengths)
+            batch_rows = np.repeat(np.arange(len(items)), lengths)
+            scores[batch_rows, self.columns[positions]] += self.values[positions]
+        return scores
+
+
+def _tiebreak(train, n_items):
+    """Popularity squeezed into [0, 0.5): breaks ties between integer-ish scores
+    (or, scaled down, between similarities) without reordering them."""
+    popularity = item_counts(train, n_items)
+    return 0.5 * popularity / (popularity.max() + 1.0)
+
+
 class ItemKNNScorer:
     """Item-KNN: cosine similarity of the last item's session co-occurrence.
 
-    sim(i, j) = |S_i & S_j| / sqrt(|S_i| |S_j|) over training sessions, with
-    `regularization` added to the denominator (as in the 2016 paper's
-    baseline); only the `n_neighbors` most similar items per item are kept.
+    sim(i, j) = |S_i & S_j| / (sqrt(|S_i| |S_j|) + regularization) over the
+    training sessions S_i containing item i (the 2016 paper's baseline, with
+    its shrinkage); only the `n_neighbors` most similar items per item are
+    kept. Pairs are counted sparsely, so large catalogues fit.
     """
 
     name = "Item-KNN"
 
     def __init__(self, train: Sessions, n_items, n_neighbors=100, regularization=20.0):
-        if n_items > 20_000:
-            raise ValueError(
-                f"Item-KNN keeps a dense {n_items}x{n_items} similarity matrix; "
-                "expected n_items <= 20000"
-            )
-        cooccurrence = np.zeros((n_items, n_items), dtype=np.float64)
-        chunk = max(1, 20_000_000 // n_items)
-        for first in range(0, len(train), chunk):
-            last = min(len(train), first + chunk)
-            start, stop = train.offsets[first], train.offsets[last]
-            rows = np.repeat(
-                np.arange(last - first), np.diff(train.offsets[first : last + 1])
-            )
-            incidence = np.zeros((last - first, n_items), dtype=np.float32)
-            incidence[rows, train.items[start:stop]] = 1.0
-            cooccurrence += incidence.T @ incidence
-        support = np.diag(cooccurrence).copy()
-        similarity = cooccurrence / (
-            np.sqrt(np.outer(support, support)) + regularization
+        session_of_event = np.repeat(np.arange(len(train)), np.diff(train.offsets))
+        keys = np.unique(session_of_event.astype(np.int64) * n_items + train.items)
+        sessions, items = np.divmod(keys, n_items)
+        starts = np.searchsorted(sessions, np.arange(len(train)))
+        lengths = np.diff(np.append(starts, len(sessions)))
+        # every ordered pair (i, j) of distinct items sharing a session
+        left = np.repeat(items, lengths[sessions])
+        right = items[concatenated_ranges(starts[sessions], lengths[sessions])]
+        distinct = left != right
+        pair_keys, counts = np.unique(
+            left[distinct] * n_items + right[distinct], return_counts=True
         )
-        np.fill_diagonal(similarity, 0.0)
-        if n_neighbors < n_items:
-            threshold = -np.partition(-similarity, n_neighbors - 1, axis=1)[
-                :, n_neighbors - 1 : n_neighbors
-            ]
-            similarity = np.where(similarity >= threshold, similarity, 0.0)
-        popularity = item_counts(train, n_items)
-        self.similarity = similarity + 1e-9 * popularity / (popularity.max() + 1.0)
+        rows, columns = np.divmod(pair_keys, n_items)
+        support = np.bincount(items, minlength=n_items).astype(np.float64)
+        similarity = counts / (
+            np.sqrt(support[rows] * support[columns]) + regularization
+        )
+        # keep the n_neighbors best per row: sort by row, then similarity desc
+        order = np.lexsort((-similarity, rows))
+        rows, columns, similarity = rows[order], columns[order], similarity[order]
+        first = np.searchsorted(rows, rows)
+        keep = np.arange(len(rows)) - first < n_neighbors
+        self.similarity = _SparseRows(
+            rows[keep], columns[keep], similarity[keep], n_items
+        )
+        self.tiebreak = 1e-9 * _tiebreak(train, n_items)
 
     def start(self, batch_size):
         pass
 
     def step(self, items, reset):
-        return self.similarity[items]
+        return self.similarity.add_to(self.tiebreak, items)
 
 
 class MarkovScorer:
@@ -212,23 +240,22 @@ class MarkovScorer:
     name = "Markov"
 
     def __init__(self, train: Sessions, n_items):
-        starts = train.offsets[:-1]
-        ends = train.offsets[1:]
         within = np.ones(train.n_events, dtype=bool)
-        within[ends - 1] = False
-        current = train.items[within]
+        within[train.offsets[1:] - 1] = False
+        current = train.items[within].astype(np.int64)
         following = train.items[np.flatnonzero(within) + 1]
-        counts = np.zeros((n_items, n_items))
-        np.add.at(counts, (current, following), 1.0)
-        popularity = item_counts(train, n_items)
-        self.transitions = counts + 0.5 * popularity / (popularity.max() + 1.0)
-        del starts
+        keys, counts = np.unique(current * n_items + following, return_counts=True)
+        rows, columns = np.divmod(keys, n_items)
+        self.transitions = _SparseRows(
+            rows, columns, counts.astype(np.float64), n_items
+        )
+        self.tiebreak = _tiebreak(train, n_items)
 
     def start(self, batch_size):
         pass
 
     def step(self, items, reset):
-        return self.transitions[items]
+        return self.transitions.add_to(self.tiebreak, items)
 
 
 class BayesScorer:

@@ -74,6 +74,7 @@ class TrainConfig:
     momentum: float = 0.0
     epochs: int = 5
     steps_per_call: int = 100
+    jit_compile: bool = False  # XLA for the compiled step
     eval_batch_size: int = 256
     threads: int = 1
     seed: int = 0
@@ -411,7 +412,9 @@ class SessionParallelTrainer:
             tf.TensorSpec((None, config.n_sample), tf.int32),
         ]
         if compiled:
-            self._run = tf.function(self._steps, input_signature=signature)
+            self._run = tf.function(
+                self._steps, input_signature=signature, jit_compile=config.jit_compile
+            )
         else:
             self._run = self._steps_eager
 

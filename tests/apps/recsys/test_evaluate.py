@@ -121,7 +121,8 @@ def test_item_knn_cosine_hand_worked_with_tie():
     assert target_ranks(row[None], np.array([0]))[0] == 3
     assert target_ranks(row[None], np.array([0]), "standard")[0] == 2
     nearest = ItemKNNScorer(train, 4, n_neighbors=1, regularization=0.0)
-    assert np.flatnonzero(nearest.similarity[2] > 1e-6).tolist() == [3]
+    row = nearest.step(np.array([2]), np.array([True]))[0]
+    assert np.flatnonzero(row > 1e-6).tolist() == [3]
 
 
 def test_evaluate_baselines_and_table():

@@ -194,3 +194,19 @@ def test_config_validation():
         TrainConfig(optimizer="lbfgs").validate()
     with pytest.raises(ValueError, match="batch_size"):
         TrainConfig(batch_size=0).validate()
+
+
+def test_adagrad_momentum_hand_worked():
+    from apps.recsys.train import make_optimizer
+
+    optimizer = make_optimizer(
+        TrainConfig(optimizer="adagrad", learning_rate=0.5, momentum=0.5)
+    )
+    weight = tf.Variable([1.0])
+    optimizer.build([weight])
+    optimizer.apply([tf.constant([2.0])], [weight])
+    # acc = 4, step = 0.5 * 2 / sqrt(4) = 0.5, v = 0.5 -> w = 0.5
+    assert float(weight[0]) == pytest.approx(0.5, abs=1e-5)
+    optimizer.apply([tf.constant([0.0])], [weight])
+    # zero gradient: v = 0.5 * 0.5 = 0.25 (momentum carries on) -> w = 0.25
+    assert float(weight[0]) == pytest.approx(0.25, abs=1e-5)
