@@ -149,6 +149,15 @@ class RunDir:
         ]
 
 
+def add_strategy_argument(parser):
+    """Adds `--strategy {default,mirrored,multi-worker}` to a parser."""
+    parser.add_argument(
+        "--strategy",
+        default="default",
+        help=f"tf.distribute strategy, one of {', '.join(STRATEGIES)}",
+    )
+
+
 def get_strategy(name="default"):
     """Returns a `tf.distribute` strategy by name.
 

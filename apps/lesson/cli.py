@@ -3,6 +3,7 @@
 import pathlib
 
 from core.config import add_config_arguments, load_config
+from core.runs import add_strategy_argument, get_strategy
 
 
 def _add_run_arguments(parser):
@@ -19,6 +20,7 @@ def _add_run_arguments(parser):
         "--no-grid", action="store_true", help="skip the task grid (gradients only)"
     )
     add_config_arguments(parser)
+    add_strategy_argument(parser)
 
 
 def resolve_config(args):
@@ -35,9 +37,14 @@ def run(args):
     from apps.lesson.experiment import run_lesson
 
     config = resolve_config(args)
+    strategy = get_strategy(args.strategy)
     out = pathlib.Path(args.out)
     _, summary, _ = run_lesson(
-        config, out, gradients=not args.no_gradients, grid=not args.no_grid
+        config,
+        out,
+        gradients=not args.no_gradients,
+        grid=not args.no_grid,
+        strategy=strategy,
     )
     print(summary)
     print(f"results in {out}/ (results.csv, summary.md, gradient_decay.csv/.png)")

@@ -40,7 +40,7 @@ FIELDS = [
 ]
 
 
-def run_grid(config, run, log=print):
+def run_grid(config, run, log=print, strategy=None):
     """Trains every (task, setting, seed) up the lag ladder; returns the rows."""
     results_path = run.path / "results.csv"
     rows = read_rows_csv(results_path)
@@ -62,7 +62,7 @@ def run_grid(config, run, log=print):
                         break
                     if key in done:
                         continue
-                    row, _ = train_one(setting, task, k, seed, config)
+                    row, _ = train_one(setting, task, k, seed, config, strategy)
                     rows.append(row)
                     write_rows_csv(results_path, rows, FIELDS)
                     log(
@@ -73,7 +73,7 @@ def run_grid(config, run, log=print):
     return rows
 
 
-def run_gradients(config, run, log=print):
+def run_gradients(config, run, log=print, strategy=None):
     """Gradient-decay curves for every setting, at initialisation and after
     training on recall at `gradient_train_lag`."""
     curves = {}
@@ -89,7 +89,7 @@ def run_gradients(config, run, log=print):
         )
         train_config = dataclasses.replace(config, tasks=("recall",))
         _, trained = train_one(
-            setting, "recall", config.gradient_train_lag, seed, train_config
+            setting, "recall", config.gradient_train_lag, seed, train_config, strategy
         )
         curves[f"{setting} @trained"] = gradient_decay(
             trained.get_layer("rnn").cell, probe, np.random.default_rng(seed)
@@ -120,7 +120,7 @@ def run_gradients(config, run, log=print):
     return curves
 
 
-def run_lesson(config, out_dir, log=print, gradients=True, grid=True):
+def run_lesson(config, out_dir, log=print, gradients=True, grid=True, strategy=None):
     """Runs the lesson; returns (rows, summary markdown, curves)."""
     # Compile once to fail fast on a bad config before the long loop.
     for task in config.tasks:
@@ -128,9 +128,11 @@ def run_lesson(config, out_dir, log=print, gradients=True, grid=True):
             compile_model(new_model(setting, task, config), task, config)
     run = RunDir(out_dir)
     run.write_config(config)
-    curves = run_gradients(config, run, log) if gradients else {}
+    curves = run_gradients(config, run, log, strategy) if gradients else {}
     rows = (
-        run_grid(config, run, log) if grid else read_rows_csv(run.path / "results.csv")
+        run_grid(config, run, log, strategy)
+        if grid
+        else read_rows_csv(run.path / "results.csv")
     )
     summary = summary_table(rows, config)
     write_text_atomic(pathlib.Path(run.path) / "summary.md", summary)

@@ -15,7 +15,7 @@ import numpy as np
 
 from apps.lesson.data import ADDING_TRIVIAL_MSE, TASKS, make_task, task_dims
 from apps.lesson.model import SETTINGS, build_model, units_for_budget
-from core.runs import set_seed
+from core.runs import set_seed, strategy_scope
 
 # "Solved": accuracy >= 95% (recall), or MSE below 10% of the trivial
 # predictor's (adding).
@@ -105,19 +105,21 @@ def new_model(setting, task, config):
     return build_model(setting, task, units)
 
 
-def train_one(setting, task, k, seed, config):
+def train_one(setting, task, k, seed, config, strategy=None):
     """Trains one model; returns (row dict, trained model).
 
     The data are drawn from a generator seeded by (seed, k) so that every
-    setting sees the same sequences.
+    setting sees the same sequences. `strategy` is a `tf.distribute` strategy
+    (see `core.runs.get_strategy`) or None.
     """
     set_seed(seed)
     rng = np.random.default_rng([seed, k])
     x_train, y_train = make_task(task, config.train_sequences, k, rng)
     x_val, y_val = make_task(task, config.validation_sequences, k, rng)
     x_test, y_test = make_task(task, config.test_sequences, k, rng)
-    model = new_model(setting, task, config)
-    compile_model(model, task, config)
+    with strategy_scope(strategy):
+        model = new_model(setting, task, config)
+        compile_model(model, task, config)
     stopper = StopWhenSolved(task)
     start = time.perf_counter()
     model.fit(

@@ -63,3 +63,8 @@ def test_run_lesson_writes_every_output_and_resumes(tmp_path):
 def test_cli_names_an_unknown_config_key(capsys):
     assert main(["lesson", "run", "--quick", "--set", "epoch=3"]) == 2
     assert "unknown config key(s) ['epoch'] for LessonConfig" in capsys.readouterr().err
+
+
+def test_cli_names_an_unknown_strategy(capsys):
+    assert main(["lesson", "run", "--quick", "--strategy", "tpu"]) == 2
+    assert "--strategy must be one of" in capsys.readouterr().err
