@@ -21,7 +21,6 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-import soundfile
 
 from apps.speech import text as text_lib
 
@@ -29,9 +28,31 @@ SAMPLE_RATE = 16000
 
 ESPEAK_TRAIN_ACCENTS = ("en-us", "en-gb", "en-gb-x-rp", "en-gb-scotland", "en-029")
 ESPEAK_TRAIN_VARIANTS = (
-    "m1", "m2", "m3", "m4", "m5", "m6", "f1", "f2", "f3", "f4", "klatt",
-    "klatt2", "klatt3", "croak", "Andy", "john", "max", "steph", "linda",
-    "robert", "edward", "belinda", "benjamin", "paul", "grandpa",
+    "m1",
+    "m2",
+    "m3",
+    "m4",
+    "m5",
+    "m6",
+    "f1",
+    "f2",
+    "f3",
+    "f4",
+    "klatt",
+    "klatt2",
+    "klatt3",
+    "croak",
+    "Andy",
+    "john",
+    "max",
+    "steph",
+    "linda",
+    "robert",
+    "edward",
+    "belinda",
+    "benjamin",
+    "paul",
+    "grandpa",
 )
 TRAIN_VOICES = tuple(
     [f"espeak:{a}+{v}" for a in ESPEAK_TRAIN_ACCENTS for v in ESPEAK_TRAIN_VARIANTS]
@@ -58,20 +79,24 @@ class CorpusConfig:
     valid_size: int = 150
     test_train_voices_size: int = 240
     test_heldout_per_voice: int = 50
-    domains: tuple = text_lib.DOMAINS
+    domains: tuple[str, ...] = text_lib.DOMAINS
     workers: int = 2
 
 
 def _voice_parameters(rng: np.random.Generator, voice: str) -> dict:
     engine = voice.split(":")[0]
     if engine == "espeak":
-        return {"speed": int(rng.integers(135, 196)),
-                "pitch": int(rng.integers(25, 76)),
-                "amplitude": int(rng.integers(70, 160))}
+        return {
+            "speed": int(rng.integers(135, 196)),
+            "pitch": int(rng.integers(25, 76)),
+            "amplitude": int(rng.integers(70, 160)),
+        }
     stretch = round(float(rng.uniform(0.85, 1.2)), 3)
     if engine == "flite":
-        return {"stretch": stretch, "pitch_scale": round(float(rng.uniform(0.85,
-                                                                            1.15)), 3)}
+        return {
+            "stretch": stretch,
+            "pitch_scale": round(float(rng.uniform(0.85, 1.15)), 3),
+        }
     return {"stretch": stretch}
 
 
@@ -82,28 +107,62 @@ def synthesize(text: str, voice: str, params: dict, path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         raw = os.path.join(tmp, "raw.wav")
         if engine == "espeak":
-            command = ["espeak-ng", "-v", name, "-s", str(params["speed"]),
-                       "-p", str(params["pitch"]), "-a", str(params["amplitude"]),
-                       "-w", raw, text]
+            command = [
+                "espeak-ng",
+                "-v",
+                name,
+                "-s",
+                str(params["speed"]),
+                "-p",
+                str(params["pitch"]),
+                "-a",
+                str(params["amplitude"]),
+                "-w",
+                raw,
+                text,
+            ]
         elif engine == "flite":
             default_f0 = {"slt": 160.0, "kal16": 105.0, "kal": 105.0}.get(name, 110.0)
-            command = ["flite", "-voice", name,
-                       "--setf", f"duration_stretch={params['stretch']}",
-                       "--setf",
-                       f"int_f0_target_mean={default_f0 * params['pitch_scale']:.1f}",
-                       "-t", text, "-o", raw]
+            command = [
+                "flite",
+                "-voice",
+                name,
+                "--setf",
+                f"duration_stretch={params['stretch']}",
+                "--setf",
+                f"int_f0_target_mean={default_f0 * params['pitch_scale']:.1f}",
+                "-t",
+                text,
+                "-o",
+                raw,
+            ]
         elif engine == "festival":
-            command = ["text2wave", "-eval", f"(voice_{name})", "-eval",
-                       f"(Parameter.set 'Duration_Stretch {params['stretch']})",
-                       "-o", raw]
+            command = [
+                "text2wave",
+                "-eval",
+                f"(voice_{name})",
+                "-eval",
+                f"(Parameter.set 'Duration_Stretch {params['stretch']})",
+                "-o",
+                raw,
+            ]
         else:
             raise ValueError(f"unknown TTS engine {engine!r} in voice {voice!r}")
         try:
-            subprocess.run(command, input=text.encode() if engine == "festival"
-                           else None, check=True, capture_output=True, timeout=60)
+            subprocess.run(
+                command,
+                input=text.encode() if engine == "festival" else None,
+                check=True,
+                capture_output=True,
+                timeout=60,
+            )
         except FileNotFoundError as error:
-            raise RuntimeError(f"TTS engine for {voice!r} is not installed "
-                               f"({command[0]}); run scripts/setup.sh") from error
+            raise RuntimeError(
+                f"TTS engine for {voice!r} is not installed "
+                f"({command[0]}); run scripts/setup.sh"
+            ) from error
+        import soundfile
+
         audio, rate = soundfile.read(raw, dtype="float32", always_2d=True)
         audio = resample(audio.mean(axis=1), rate, SAMPLE_RATE)
         write_wav_atomic(path, audio, SAMPLE_RATE)
@@ -121,6 +180,8 @@ def write_wav_atomic(path, audio: np.ndarray, rate: int) -> None:
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp.wav")
+    import soundfile
+
     soundfile.write(tmp, np.clip(audio, -1.0, 1.0), rate, subtype="PCM_16")
     os.replace(tmp, path)
 
@@ -153,15 +214,26 @@ def _plan_split(rng, split, voices, size, domains, seen_texts):
     plan = []
     for index in range(size):
         domain = domains[index % len(domains)]
-        voice = (voices[index % len(voices)] if split == "test_heldout_voices"
-                 else _sample_training_voice(rng, voices))
+        voice = (
+            voices[index % len(voices)]
+            if split == "test_heldout_voices"
+            else _sample_training_voice(rng, voices)
+        )
         for _ in range(50):
             text = text_lib.make_text(rng, domain)
             if split == "train" or text not in seen_texts:
                 break
         params = _voice_parameters(rng, voice)
-        plan.append({"split": split, "domain": domain, "voice": voice,
-                     "engine": voice.split(":")[0], "text": text, "params": params})
+        plan.append(
+            {
+                "split": split,
+                "domain": domain,
+                "voice": voice,
+                "engine": voice.split(":")[0],
+                "text": text,
+                "params": params,
+            }
+        )
     return plan
 
 
@@ -172,11 +244,22 @@ def plan_corpus(config: CorpusConfig) -> list:
     train = _plan_split(rng, "train", TRAIN_VOICES, config.train_size, domains, set())
     seen = {item["text"] for item in train}
     valid = _plan_split(rng, "valid", TRAIN_VOICES, config.valid_size, domains, seen)
-    test_train = _plan_split(rng, "test_train_voices", TRAIN_VOICES,
-                             config.test_train_voices_size, domains, seen)
-    test_heldout = _plan_split(rng, "test_heldout_voices", HELDOUT_VOICES,
-                               config.test_heldout_per_voice * len(HELDOUT_VOICES),
-                               domains, seen)
+    test_train = _plan_split(
+        rng,
+        "test_train_voices",
+        TRAIN_VOICES,
+        config.test_train_voices_size,
+        domains,
+        seen,
+    )
+    test_heldout = _plan_split(
+        rng,
+        "test_heldout_voices",
+        HELDOUT_VOICES,
+        config.test_heldout_per_voice * len(HELDOUT_VOICES),
+        domains,
+        seen,
+    )
     return train + valid + test_train + test_heldout
 
 
@@ -185,11 +268,12 @@ def make_corpus(out_dir, config: CorpusConfig, log=print) -> dict:
 
     Audio already in the cache (same text, voice and parameters) is reused.
     """
+    import soundfile
+
     out_dir = pathlib.Path(out_dir)
     plan = plan_corpus(config)
     for item in plan:
-        key = json.dumps([item["voice"], item["text"], item["params"]],
-                         sort_keys=True)
+        key = json.dumps([item["voice"], item["text"], item["params"]], sort_keys=True)
         digest = hashlib.sha1(key.encode()).hexdigest()[:16]
         item["path"] = f"audio/{digest}.wav"
     todo = [item for item in plan if not (out_dir / item["path"]).exists()]
@@ -217,8 +301,11 @@ def make_corpus(out_dir, config: CorpusConfig, log=print) -> dict:
 
 def check_tts_engines() -> list:
     """Names of the TTS programs this corpus needs that are not installed."""
-    return [name for name in ("espeak-ng", "flite", "text2wave")
-            if shutil.which(name) is None]
+    return [
+        name
+        for name in ("espeak-ng", "flite", "text2wave")
+        if shutil.which(name) is None
+    ]
 
 
 # ---------------------------------------------------------------- loaders
@@ -237,11 +324,17 @@ def load_librispeech(root) -> list:
             utterance_id, _, words = line.strip().partition(" ")
             audio = transcript.parent / f"{utterance_id}.flac"
             if not audio.exists():
-                raise FileNotFoundError(f"{transcript} names {utterance_id} but "
-                                        f"{audio} is missing")
-            records.append({"path": str(audio), "text": text_lib.normalize_text(words),
-                            "voice": utterance_id.split("-")[0],
-                            "domain": "librispeech"})
+                raise FileNotFoundError(
+                    f"{transcript} names {utterance_id} but {audio} is missing"
+                )
+            records.append(
+                {
+                    "path": str(audio),
+                    "text": text_lib.normalize_text(words),
+                    "voice": utterance_id.split("-")[0],
+                    "domain": "librispeech",
+                }
+            )
     if not records:
         raise ValueError(f"no *.trans.txt transcripts found under {root}")
     return records
@@ -259,12 +352,19 @@ def load_ljspeech(root) -> list:
             if not row:
                 continue
             if len(row) < 2:
-                raise ValueError(f"{metadata}: expected 'id|text[|normalized]', "
-                                 f"got {'|'.join(row)!r}")
+                raise ValueError(
+                    f"{metadata}: expected 'id|text[|normalized]', "
+                    f"got {'|'.join(row)!r}"
+                )
             words = row[2] if len(row) > 2 and row[2].strip() else row[1]
-            records.append({"path": str(root / "wavs" / f"{row[0]}.wav"),
-                            "text": text_lib.normalize_text(words),
-                            "voice": "lj", "domain": "ljspeech"})
+            records.append(
+                {
+                    "path": str(root / "wavs" / f"{row[0]}.wav"),
+                    "text": text_lib.normalize_text(words),
+                    "voice": "lj",
+                    "domain": "ljspeech",
+                }
+            )
     return records
 
 
@@ -286,8 +386,10 @@ def load_manifest(path) -> list:
     records = []
     for number, row in enumerate(rows, 1):
         if "path" not in row or "text" not in row:
-            raise ValueError(f"{path} row {number}: needs 'path' and 'text' fields, "
-                             f"got {sorted(row)}")
+            raise ValueError(
+                f"{path} row {number}: needs 'path' and 'text' fields, "
+                f"got {sorted(row)}"
+            )
         audio = pathlib.Path(row["path"])
         if not audio.is_absolute():
             audio = path.parent / audio
@@ -308,8 +410,10 @@ def load_records(source) -> list:
         return load_ljspeech(source)
     if source.is_dir() and any(source.rglob("*.trans.txt")):
         return load_librispeech(source)
-    raise FileNotFoundError(f"{source}: expected a .jsonl/.csv manifest, an "
-                            "LJSpeech folder or a LibriSpeech folder")
+    raise FileNotFoundError(
+        f"{source}: expected a .jsonl/.csv manifest, an "
+        "LJSpeech folder or a LibriSpeech folder"
+    )
 
 
 # ---------------------------------------------------------------- pipeline
@@ -317,6 +421,8 @@ def load_records(source) -> list:
 
 def read_audio_16k(path) -> np.ndarray:
     """A short file as mono float32 at 16 kHz (corpus/training use)."""
+    import soundfile
+
     audio, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     return resample(audio.mean(axis=1), rate, SAMPLE_RATE)
 
@@ -326,15 +432,23 @@ def load_audio_records(records, log=None) -> list:
     loaded = []
     for number, record in enumerate(records, 1):
         audio = read_audio_16k(record["path"])
-        loaded.append({**record,
-                       "audio": (np.clip(audio, -1, 1) * 32767).astype(np.int16)})
+        loaded.append(
+            {**record, "audio": (np.clip(audio, -1, 1) * 32767).astype(np.int16)}
+        )
         if log and number % 1000 == 0:
             log(f"  loaded {number}/{len(records)} files")
     return loaded
 
 
-def make_dataset(records, *, batch_size=32, augment=None, shuffle=True, seed=0,
-                 bucket_boundaries=(150, 200, 250, 300, 400, 600)):
+def make_dataset(
+    records,
+    *,
+    batch_size=32,
+    augment=None,
+    shuffle=True,
+    seed=0,
+    bucket_boundaries=(150, 200, 250, 300, 400, 600),
+):
     """A `tf.data.Dataset` of (features (B, T, 80), labels (B, L)) batches.
 
     Utterances of similar length are batched together (bucketing) so little
@@ -381,3 +495,131 @@ def make_dataset(records, *, batch_size=32, augment=None, shuffle=True, seed=0,
         padding_values=(0.0, 0),
     )
     return dataset.prefetch(2)
+
+
+# ------------------------------------------- precomputed features (any backend)
+
+FEATURE_SCALE = 10.0  # int8 steps per unit of normalised log-mel
+
+
+def export_features(records, path, augment=None, seed=0, log=None) -> None:
+    """Stores log-mel features (int8, compressed) and labels of records in an npz.
+
+    Used to train where TensorFlow and the TTS engines are absent (an
+    accelerator machine with JAX): the features are computed here, once per
+    utterance, with one draw of waveform augmentation each (`augment`, an
+    `AugmentConfig`); SpecAugment is applied afresh when training.
+    """
+    from apps.speech import features as features_lib
+
+    rng = np.random.default_rng(seed)
+    chunks, lengths, labels = [], [], []
+    for number, record in enumerate(records, 1):
+        audio = read_audio_16k(record["path"])
+        if augment is not None:
+            audio = features_lib.augment_audio(audio, augment, rng)
+        feats = features_lib.log_mel(audio)
+        chunks.append(
+            np.clip(np.round(feats * FEATURE_SCALE), -127, 127).astype(np.int8)
+        )
+        lengths.append(feats.shape[0])
+        labels.append(record["text"])
+        if log and number % 500 == 0:
+            log(f"  features {number}/{len(records)}")
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez_compressed(
+        tmp,
+        features=np.concatenate(chunks),
+        lengths=np.array(lengths, np.int32),
+        texts=np.array(labels),
+    )
+    os.replace(tmp, path)
+
+
+def load_features(path) -> list:
+    """[(features float32 (T, 80), text)] from an `export_features` npz."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"feature file {path} not found")
+    with np.load(path) as stored:
+        features = stored["features"].astype(np.float32) / FEATURE_SCALE
+        ends = np.cumsum(stored["lengths"])
+        texts = [str(t) for t in stored["texts"]]
+    starts = np.concatenate([[0], ends[:-1]])
+    return [(features[s:e], t) for s, e, t in zip(starts, ends, texts, strict=True)]
+
+
+def _keras_pydataset():
+    import keras
+
+    return keras.utils.PyDataset
+
+
+class FeatureBatches(_keras_pydataset()):
+    """Bucketed, padded batches of precomputed features for `model.fit` on any
+    Keras backend (no tf.data). Frames are padded up to a multiple of
+    `pad_frames` and labels to `max_label` so that few shapes get compiled.
+    """
+
+    def __init__(
+        self,
+        items,
+        batch_size=64,
+        augment=None,
+        shuffle=True,
+        seed=0,
+        pad_frames=128,
+        max_label=96,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.items = [
+            (f, text_lib.encode(t))
+            for f, t in items
+            if 0 < len(t) <= min(max_label, f.shape[0] // 2 - 1)
+        ]
+        self.batch_size = batch_size
+        self.augment = augment
+        self.shuffle = shuffle
+        self.pad_frames = pad_frames
+        self.max_label = max_label
+        self.rng = np.random.default_rng(seed)
+        self.on_epoch_end()
+
+    def on_epoch_end(self):
+        order = np.argsort([f.shape[0] for f, _ in self.items], kind="stable")
+        if self.shuffle:
+            # sort by length with jitter, cut into batches, shuffle the batches
+            jitter = self.rng.uniform(0, 20, size=len(self.items))
+            order = np.argsort(
+                [f.shape[0] + j for (f, _), j in zip(self.items, jitter, strict=True)]
+            )
+        batches = [
+            order[i : i + self.batch_size]
+            for i in range(0, len(order), self.batch_size)
+        ]
+        if self.shuffle:
+            # full batches only: every distinct shape costs a compilation
+            batches = [b for b in batches if len(b) == self.batch_size] or batches
+            self.rng.shuffle(batches)
+        self.batches = batches
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __getitem__(self, index):
+        from apps.speech import features as features_lib
+
+        chosen = [self.items[i] for i in self.batches[index]]
+        longest = max(f.shape[0] for f, _ in chosen)
+        frames = int(np.ceil(longest / self.pad_frames) * self.pad_frames)
+        x = np.zeros((len(chosen), frames, features_lib.NUM_MELS), np.float32)
+        y = np.zeros((len(chosen), self.max_label), np.int32)
+        for row, (feats, labels) in enumerate(chosen):
+            if self.augment is not None:
+                feats = features_lib.spec_augment(feats, self.augment, self.rng)
+            x[row, : feats.shape[0]] = feats
+            y[row, : labels.size] = labels
+        return x, y

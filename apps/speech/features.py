@@ -26,8 +26,9 @@ N_FFT = 512
 def _mel_basis():
     import librosa
 
-    return librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=NUM_MELS,
-                               fmin=20.0, fmax=7600.0).astype(np.float32)
+    return librosa.filters.mel(
+        sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=NUM_MELS, fmin=20.0, fmax=7600.0
+    ).astype(np.float32)
 
 
 def num_frames(num_samples: int) -> int:
@@ -44,8 +45,14 @@ def log_mel(audio: np.ndarray) -> np.ndarray:
         raise ValueError(f"log_mel expects mono audio (samples,), got {audio.shape}")
     if audio.size < WINDOW:
         audio = np.pad(audio, (0, WINDOW - audio.size))
-    spectrum = librosa.stft(audio, n_fft=N_FFT, hop_length=HOP, win_length=WINDOW,
-                            window="hann", center=True)
+    spectrum = librosa.stft(
+        audio,
+        n_fft=N_FFT,
+        hop_length=HOP,
+        win_length=WINDOW,
+        window="hann",
+        center=True,
+    )
     power = np.abs(spectrum) ** 2
     mel = np.log(_mel_basis() @ power + 1e-6).T
     mel -= mel.mean(axis=0, keepdims=True)
@@ -69,16 +76,17 @@ class AugmentConfig:
     time_mask_width: int = 8
 
 
-def add_noise(audio: np.ndarray, snr_db: float, rng: np.random.Generator,
-              color: str = "white") -> np.ndarray:
+def add_noise(
+    audio: np.ndarray, snr_db: float, rng: np.random.Generator, color: str = "white"
+) -> np.ndarray:
     """Adds white or pink noise so that signal power / noise power = snr_db."""
     noise = rng.standard_normal(audio.size).astype(np.float32)
     if color == "pink":
         spectrum = np.fft.rfft(noise)
         spectrum /= np.sqrt(np.arange(1, spectrum.size + 1))
         noise = np.fft.irfft(spectrum, n=audio.size).astype(np.float32)
-    signal_power = float(np.mean(audio ** 2))
-    noise_power = float(np.mean(noise ** 2))
+    signal_power = float(np.mean(audio**2))
+    noise_power = float(np.mean(noise**2))
     if signal_power == 0.0 or noise_power == 0.0:
         return audio
     scale = np.sqrt(signal_power / (noise_power * 10 ** (snr_db / 10)))
@@ -107,29 +115,35 @@ def change_speed(audio: np.ndarray, factor: float) -> np.ndarray:
     return soxr.resample(audio, SAMPLE_RATE * factor, SAMPLE_RATE).astype(np.float32)
 
 
-def augment_audio(audio: np.ndarray, config: AugmentConfig,
-                  rng: np.random.Generator) -> np.ndarray:
+def augment_audio(
+    audio: np.ndarray, config: AugmentConfig, rng: np.random.Generator
+) -> np.ndarray:
     if rng.random() < config.speed_probability:
         audio = change_speed(audio, rng.uniform(*config.speed_range))
     if rng.random() < config.reverb_probability:
         audio = reverberate(audio, rng)
     if rng.random() < config.noise_probability:
-        audio = add_noise(audio, rng.uniform(*config.snr_db), rng,
-                          color="pink" if rng.random() < 0.5 else "white")
+        audio = add_noise(
+            audio,
+            rng.uniform(*config.snr_db),
+            rng,
+            color="pink" if rng.random() < 0.5 else "white",
+        )
     return add_noise(audio, rng.uniform(*config.noise_floor_db), rng)
 
 
-def spec_augment(features: np.ndarray, config: AugmentConfig,
-                 rng: np.random.Generator) -> np.ndarray:
+def spec_augment(
+    features: np.ndarray, config: AugmentConfig, rng: np.random.Generator
+) -> np.ndarray:
     """Masks random frequency bands and time spans with the mean (zero)."""
     features = features.copy()
     frames, bands = features.shape
     for _ in range(config.freq_masks):
         width = int(rng.integers(0, config.freq_mask_width + 1))
         start = int(rng.integers(0, max(1, bands - width)))
-        features[:, start:start + width] = 0.0
+        features[:, start : start + width] = 0.0
     for _ in range(config.time_masks):
         width = int(rng.integers(0, min(config.time_mask_width, frames // 10) + 1))
         start = int(rng.integers(0, max(1, frames - width)))
-        features[start:start + width, :] = 0.0
+        features[start : start + width, :] = 0.0
     return features

@@ -54,8 +54,13 @@ def build_model(config: ModelConfig) -> keras.Model:
     # The conv-only baseline gets 1-D convs over time in place of the RNN, so
     # it sees some context (its receptive field is what the RNN's is not).
     for index in range(config.conv_only_extra_conv):
-        x = keras.layers.Conv1D(2 * config.units, 5, padding="same",
-                                activation="relu", name=f"context_conv_{index}")(x)
+        x = keras.layers.Conv1D(
+            2 * config.units,
+            5,
+            padding="same",
+            activation="relu",
+            name=f"context_conv_{index}",
+        )(x)
     logits = keras.layers.Dense(NUM_CLASSES, name="characters")(x)
     name = "speech_ctc" if config.num_layers else "speech_ctc_conv_only"
     return keras.Model(inputs, logits, name=name)

@@ -21,9 +21,7 @@ ONES = (
 ).split()
 TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
 
-RANKS = (
-    "ace two three four five six seven eight nine ten jack queen king".split()
-)
+RANKS = "ace two three four five six seven eight nine ten jack queen king".split()
 SUITS = "hearts spades clubs diamonds".split()
 
 COMMAND_TEMPLATES = (
@@ -103,8 +101,7 @@ PLACES = (
     "after the game|before the party|every evening|in the summer|in winter"
 ).split("|")
 ADVERBS = (
-    "slowly quickly quietly loudly carefully happily suddenly again "
-    "together alone"
+    "slowly quickly quietly loudly carefully happily suddenly again together alone"
 ).split()
 QUESTIONS = (
     "where is the {noun}|did you see the {adj} {noun}|who took my {noun}|"
@@ -165,8 +162,9 @@ def make_number(rng: np.random.Generator) -> str:
 def make_command(rng: np.random.Generator) -> str:
     template = _pick(rng, COMMAND_TEMPLATES)
     return template.format(
-        n=number_to_words(int(_pick(rng, (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20,
-                                           30, 45, 90, 180)))),
+        n=number_to_words(
+            int(_pick(rng, (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 30, 45, 90, 180)))
+        ),
         name=_pick(rng, NAMES),
         thing=_pick(rng, THINGS),
         genre=_pick(rng, GENRES),
@@ -177,8 +175,10 @@ def make_command(rng: np.random.Generator) -> str:
 
 
 def make_card(rng: np.random.Generator) -> str:
-    cards = [f"{_pick(rng, RANKS)} of {_pick(rng, SUITS)}"
-             for _ in range(int(rng.integers(1, 3)))]
+    cards = [
+        f"{_pick(rng, RANKS)} of {_pick(rng, SUITS)}"
+        for _ in range(int(rng.integers(1, 3)))
+    ]
     return " and ".join(cards)
 
 
@@ -191,11 +191,13 @@ def make_sentence(rng: np.random.Generator) -> str:
             text += " " + _pick(rng, PLACES)
     elif kind < 0.75:
         text = f"{_pick(rng, SUBJECTS)} {_pick(rng, VERBS_INTRANSITIVE)}"
-        text += " " + (_pick(rng, ADVERBS) if rng.random() < 0.5
-                       else _pick(rng, PLACES))
+        text += " " + (
+            _pick(rng, ADVERBS) if rng.random() < 0.5 else _pick(rng, PLACES)
+        )
     else:
-        text = _pick(rng, QUESTIONS).format(noun=_pick(rng, NOUNS),
-                                            adj=_pick(rng, ADJECTIVES))
+        text = _pick(rng, QUESTIONS).format(
+            noun=_pick(rng, NOUNS), adj=_pick(rng, ADJECTIVES)
+        )
     return text
 
 
