@@ -7,6 +7,8 @@ Writes into `out_dir`:
     summary.md             the table of the largest lag solved per setting
     gradient_decay.csv     norms per lag, per setting, at init and trained
     gradient_decay.png     the same, log scale
+    models/                with `curriculum`, the latest model of each
+                           (task, setting, seed), continued at the next lag
 """
 
 import dataclasses
@@ -23,7 +25,13 @@ from apps.lesson.evaluate import (
     write_rows_csv,
 )
 from apps.lesson.train import LessonConfig, compile_model, new_model, train_one
-from core.runs import RunDir, set_seed, write_text_atomic
+from core.runs import (
+    RunDir,
+    load_model,
+    save_model_atomic,
+    set_seed,
+    write_text_atomic,
+)
 
 FIELDS = [
     "task",
@@ -62,7 +70,15 @@ def run_grid(config, run, log=print, strategy=None):
                         break
                     if key in done:
                         continue
-                    row, _ = train_one(setting, task, k, seed, config, strategy)
+                    model_path = run.path / "models" / f"{task}_{setting}_{seed}.keras"
+                    model = None
+                    if config.curriculum and model_path.is_file():
+                        model = load_model(model_path)
+                    row, model = train_one(
+                        setting, task, k, seed, config, strategy, model=model
+                    )
+                    if config.curriculum:
+                        save_model_atomic(model, model_path)
                     rows.append(row)
                     write_rows_csv(results_path, rows, FIELDS)
                     log(

@@ -42,6 +42,9 @@ class LessonConfig:
     clipnorm: float = 1.0
     # Skip larger lags for a (setting, task, seed) once one lag fails.
     stop_at_first_failure: bool = True
+    # Curriculum: each lag continues training the model of the previous lag
+    # (same setting, task, seed) instead of starting from scratch.
+    curriculum: bool = False
     # Gradient decay: lags 1..gradient_lags, on models trained on recall at this k.
     gradient_lags: int = 200
     gradient_train_lag: int = 20
@@ -105,21 +108,23 @@ def new_model(setting, task, config):
     return build_model(setting, task, units)
 
 
-def train_one(setting, task, k, seed, config, strategy=None):
+def train_one(setting, task, k, seed, config, strategy=None, model=None):
     """Trains one model; returns (row dict, trained model).
 
     The data are drawn from a generator seeded by (seed, k) so that every
     setting sees the same sequences. `strategy` is a `tf.distribute` strategy
-    (see `core.runs.get_strategy`) or None.
+    (see `core.runs.get_strategy`) or None. `model`, if given, is a compiled
+    model to keep training (curriculum) instead of a new one.
     """
     set_seed(seed)
     rng = np.random.default_rng([seed, k])
     x_train, y_train = make_task(task, config.train_sequences, k, rng)
     x_val, y_val = make_task(task, config.validation_sequences, k, rng)
     x_test, y_test = make_task(task, config.test_sequences, k, rng)
-    with strategy_scope(strategy):
-        model = new_model(setting, task, config)
-        compile_model(model, task, config)
+    if model is None:
+        with strategy_scope(strategy):
+            model = new_model(setting, task, config)
+            compile_model(model, task, config)
     stopper = StopWhenSolved(task)
     start = time.perf_counter()
     model.fit(

@@ -68,3 +68,23 @@ def test_cli_names_an_unknown_config_key(capsys):
 def test_cli_names_an_unknown_strategy(capsys):
     assert main(["lesson", "run", "--quick", "--strategy", "tpu"]) == 2
     assert "--strategy must be one of" in capsys.readouterr().err
+
+
+def test_curriculum_continues_the_previous_lags_model(tmp_path, monkeypatch):
+    from apps.lesson import experiment
+
+    seen = []
+    real_train_one = experiment.train_one
+
+    def recording_train_one(*args, model=None, **kwargs):
+        seen.append(model is not None)
+        return real_train_one(*args, model=model, **kwargs)
+
+    monkeypatch.setattr(experiment, "train_one", recording_train_one)
+    config = _tiny(
+        settings=("gru",), epochs=2, curriculum=True, stop_at_first_failure=False
+    )
+    rows, _, _ = run_lesson(config, tmp_path, log=lambda *_: None, gradients=False)
+    assert [int(r["k"]) for r in rows] == [3, 5]
+    assert seen == [False, True]  # lag 5 starts from lag 3's saved model
+    assert (tmp_path / "models" / "recall_gru_0.keras").is_file()
