@@ -137,6 +137,8 @@ def evaluate(config: EvaluateConfig) -> dict:
                 "evaluating %s / %s (%d utterances)", split, condition, len(records)
             )
             for index, record in enumerate(records):
+                if index and index % 100 == 0:
+                    log.info("  %d/%d", index, len(records))
                 audio = noisy(
                     record["audio"].astype(np.float32) / 32767.0,
                     condition,

@@ -43,8 +43,8 @@ def log_mel(audio: np.ndarray) -> np.ndarray:
     audio = np.asarray(audio, dtype=np.float32)
     if audio.ndim != 1:
         raise ValueError(f"log_mel expects mono audio (samples,), got {audio.shape}")
-    if audio.size < WINDOW:
-        audio = np.pad(audio, (0, WINDOW - audio.size))
+    if audio.size < N_FFT:
+        audio = np.pad(audio, (0, N_FFT - audio.size))
     spectrum = librosa.stft(
         audio,
         n_fft=N_FFT,

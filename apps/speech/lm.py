@@ -351,8 +351,8 @@ def word_timings(
         timings.append(
             (
                 word,
-                round(starts[first] * seconds_per_frame, 3),
-                round(letter_end * seconds_per_frame, 3),
+                round(float(starts[first]) * seconds_per_frame, 3),
+                round(float(letter_end) * seconds_per_frame, 3),
             )
         )
         index = last + 2
