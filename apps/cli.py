@@ -11,10 +11,30 @@ import importlib
 import os
 import pathlib
 import sys
+import tempfile
 import time
 
 # Quiet TensorFlow's C++ start-up chatter before anything imports it.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _import_keras_quietly():
+    """Imports Keras (and its backend) with the backend's start-up log lines
+    hidden; they are shown after all if the import fails."""
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            importlib.import_module("keras")
+        except BaseException:
+            os.dup2(saved, 2)
+            sink.seek(0)
+            sys.stderr.buffer.write(sink.read())
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
 
 # The order in which `rnn-demos demo` runs the apps.
 APPS = {
@@ -89,6 +109,7 @@ def build_parser():
 
 
 def main(argv=None):
+    _import_keras_quietly()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.func is None:
