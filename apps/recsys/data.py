@@ -639,14 +639,14 @@ class SimulatorConfig:
     cannot.
     """
 
-    n_items: int = 2000
-    n_intents: int = 50
-    items_per_intent: int = 60
+    n_items: int = 500
+    n_intents: int = 30
+    items_per_intent: int = 25
     zipf_exponent: float = 1.0
     background_weight: float = 0.05
-    markov_weight: float = 0.2
+    markov_weight: float = 0.1
     successors_per_item: int = 3
-    mean_session_length: float = 7.0
+    mean_session_length: float = 8.0
     n_sessions: int = 80_000
     n_days: float = 15.0
     seed: int = 0

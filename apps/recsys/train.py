@@ -69,10 +69,11 @@ class TrainConfig:
     sample_store_size: int = 10_000_000
     logq: float = 1.0
     bpreg: float = 1.0
-    optimizer: str = "adagrad"
-    learning_rate: float = 0.05
+    optimizer: str = "adam"
+    learning_rate: float = 0.004
     momentum: float = 0.0
-    epochs: int = 5
+    lr_decay: float = 0.95  # linear decay to learning_rate * (1 - lr_decay)
+    epochs: int = 6
     steps_per_call: int = 100
     jit_compile: bool = False  # XLA for the compiled step
     eval_batch_size: int = 256
@@ -91,6 +92,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.n_sample < 0:
             raise ValueError(f"n_sample must be >= 0, got {self.n_sample}")
+        if not 0.0 <= self.lr_decay <= 1.0:
+            raise ValueError(f"lr_decay must be in [0, 1], got {self.lr_decay}")
         if self.learning_rate <= 0:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
 
@@ -337,24 +340,31 @@ def _adagrad_momentum_class():
 _OPTIMIZER_CLASSES = {}
 
 
-def make_optimizer(config: TrainConfig):
+def make_optimizer(config: TrainConfig, total_steps=None):
+    """The configured optimiser; with `lr_decay` > 0 and `total_steps`, the
+    learning rate falls linearly to learning_rate * (1 - lr_decay)."""
     import keras
 
+    learning_rate = config.learning_rate
+    if config.lr_decay and total_steps:
+        learning_rate = keras.optimizers.schedules.PolynomialDecay(
+            config.learning_rate,
+            decay_steps=int(total_steps),
+            end_learning_rate=config.learning_rate * (1.0 - config.lr_decay),
+        )
     if config.optimizer == "adagrad":
         if "adagrad" not in _OPTIMIZER_CLASSES:
             _OPTIMIZER_CLASSES["adagrad"] = _adagrad_momentum_class()
         return _OPTIMIZER_CLASSES["adagrad"](
-            learning_rate=config.learning_rate, momentum=config.momentum
+            learning_rate=learning_rate, momentum=config.momentum
         )
     if config.optimizer == "adam":
-        return keras.optimizers.Adam(learning_rate=config.learning_rate)
+        return keras.optimizers.Adam(learning_rate=learning_rate)
     if config.optimizer == "rmsprop":
         return keras.optimizers.RMSprop(
-            learning_rate=config.learning_rate, momentum=config.momentum
+            learning_rate=learning_rate, momentum=config.momentum
         )
-    return keras.optimizers.SGD(
-        learning_rate=config.learning_rate, momentum=config.momentum
-    )
+    return keras.optimizers.SGD(learning_rate=learning_rate, momentum=config.momentum)
 
 
 def build_model(config: TrainConfig, n_items):
@@ -381,13 +391,15 @@ class SessionParallelTrainer:
         compiled: False runs the same step eagerly (benchmark baseline).
     """
 
-    def __init__(self, model, config: TrainConfig, item_counts, compiled=True):
+    def __init__(
+        self, model, config: TrainConfig, item_counts, compiled=True, total_steps=None
+    ):
         import tensorflow as tf
 
         config.validate()
         self.model = model
         self.config = config
-        self.optimizer = make_optimizer(config)
+        self.optimizer = make_optimizer(config, total_steps)
         self.optimizer.build(model.trainable_variables)
         batch = config.batch_size
         self.hidden = [
@@ -568,7 +580,12 @@ def train(config: TrainConfig, out_dir, log=print, evaluate=True):
         data.simulator.save(run.path / "simulator.json")
     log(f"data: {json.dumps(data.summary)}")
     model = build_model(config, len(data.index))
-    trainer = SessionParallelTrainer(model, config, data.item_counts)
+    steps_per_epoch = len(
+        SessionParallelIterator(data.train, config.batch_size).schedule()[0]
+    )
+    trainer = SessionParallelTrainer(
+        model, config, data.item_counts, total_steps=steps_per_epoch * config.epochs
+    )
     history = []
     for epoch in range(config.epochs):
         loss, events, seconds = trainer.train_epoch(data.train)
