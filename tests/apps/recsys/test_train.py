@@ -210,3 +210,49 @@ def test_adagrad_momentum_hand_worked():
     optimizer.apply([tf.constant([0.0])], [weight])
     # zero gradient: v = 0.5 * 0.5 = 0.25 (momentum carries on) -> w = 0.25
     assert float(weight[0]) == pytest.approx(0.25, abs=1e-5)
+
+
+def test_scorer_session_parallel_equals_one_session_at_a_time():
+    # Evaluation resets the state per row: batching must not leak across sessions.
+    from apps.recsys.data import SessionParallelIterator
+
+    sessions = Sessions.from_lists([[1, 2, 3], [4, 5], [6, 1, 2, 3], [0, 0]])
+    model = GRU4Rec(7, hidden_units=[5])
+    scorer = GRU4RecScorer(model)
+    scorer.start(2)
+    prefixes = [[], []]
+    checked = 0
+    for batch in SessionParallelIterator(sessions, 2, finish="pad"):
+        scores = scorer.step(batch.inputs, batch.reset)
+        for row in np.flatnonzero(batch.active):
+            if batch.reset[row]:
+                prefixes[row] = []
+            prefixes[row].append(int(batch.inputs[row]))
+            alone = np.asarray(model(np.array([prefixes[row]])))[0]
+            np.testing.assert_allclose(scores[row], alone, rtol=1e-4, atol=1e-6)
+            checked += 1
+    assert checked == sessions.n_targets == 7
+
+
+def test_prepare_data_from_events_file_with_max_train_events(tmp_path):
+    from apps.recsys.data import SessionSimulator, SimulatorConfig, save_events
+    from apps.recsys.train import prepare_data
+
+    simulator = SessionSimulator(
+        SimulatorConfig(
+            n_items=30,
+            n_intents=3,
+            items_per_intent=8,
+            n_sessions=600,
+            n_days=6,
+            seed=4,
+        )
+    )
+    path = tmp_path / "events.csv"
+    save_events(simulator.simulate(), path)
+    full = prepare_data(TrainConfig(data=str(path)))
+    assert full.simulator is None
+    assert full.summary["train_sessions"] + full.summary["test_sessions"] <= 600
+    small = prepare_data(TrainConfig(data=str(path), max_train_events=1000))
+    assert 1000 <= small.summary["train_events"] < 1000 + 40
+    assert small.test.items.max() < len(small.index)
