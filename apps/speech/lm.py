@@ -321,7 +321,7 @@ def forced_align(log_probs: np.ndarray, labels) -> np.ndarray:
     path = np.zeros(frames, dtype=np.int64)
     for t in range(frames - 1, -1, -1):
         path[t] = state
-        state -= back[t, state]
+        state -= int(back[t, state])
     first = np.full(len(labels), -1)
     for t in range(frames - 1, -1, -1):
         if path[t] % 2 == 1:
