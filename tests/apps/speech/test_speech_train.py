@@ -18,12 +18,12 @@ def test_training_reduces_ctc_loss_and_writes_the_run(tmp_path):
     config = train.TrainConfig(
         train_manifest=str(tmp_path / "m.jsonl"),
         valid_manifest=str(tmp_path / "m.jsonl"), run_dir=str(tmp_path / "run"),
-        epochs=6, batch_size=4, learning_rate=0.02, augment=False,
+        epochs=4, batch_size=4, learning_rate=0.02, augment=False,
         conv_filters=(4, 4), units=16, num_layers=1, dropout=0.0)
     metrics = train.train(config)
     losses = [epoch["loss"] for epoch in metrics["history"]]
-    assert len(losses) == 6
-    assert losses[-1] < 0.7 * losses[0], losses
+    assert len(losses) == 4
+    assert losses[-1] < 0.6 * losses[0], losses
     run = tmp_path / "run"
     for name in ("config.json", "model.keras", "inference.keras", "lm.json",
                  "metrics.json"):
