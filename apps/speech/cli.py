@@ -48,6 +48,19 @@ def _make_corpus(args) -> int:
     return 0
 
 
+def _export_features(args) -> int:
+    from apps.speech import data, features
+
+    corpus = pathlib.Path(args.corpus)
+    out = pathlib.Path(args.out)
+    data.export_features(data.load_records(corpus / "valid.jsonl"), out / "valid.npz")
+    data.export_features(data.load_records(corpus / "train.jsonl"),
+                         out / "train.npz", augment=features.AugmentConfig(),
+                         seed=args.seed, log=logging.info)
+    print(f"wrote {out / 'train.npz'} and {out / 'valid.npz'}")
+    return 0
+
+
 def _train(args) -> int:
     from apps.speech import train
 
@@ -105,6 +118,15 @@ def add_commands(subparsers) -> None:
     corpus.add_argument("--out", default="out/speech/corpus")
     add_config_arguments(corpus)
     corpus.set_defaults(func=_run(_make_corpus))
+
+    export = subparsers.add_parser(
+        "export-features",
+        help="precompute (augmented) features to train where there is no "
+        "TensorFlow or TTS, e.g. on an accelerator machine with JAX")
+    export.add_argument("--corpus", default="out/speech/corpus")
+    export.add_argument("--out", default="out/speech/gpu")
+    export.add_argument("--seed", type=int, default=11)
+    export.set_defaults(func=_run(_export_features))
 
     train = subparsers.add_parser("train", help="train the CTC model")
     add_config_arguments(train)
