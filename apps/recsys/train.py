@@ -59,7 +59,7 @@ class TrainConfig:
     embedding: str = "constrained"
     embedding_dim: int = 0
     dropout_input: float = 0.0
-    dropout_hidden: float = 0.0
+    dropout_hidden: float = 0.2
     final_activation: str = "linear"
     # training
     loss: str = "cross-entropy"
@@ -573,9 +573,9 @@ def train(config: TrainConfig, out_dir, log=print, evaluate=True):
     config.validate()
     configure_threads(intra_op=config.threads, inter_op=1)
     set_seed(config.seed)
+    data = prepare_data(config)  # bad input fails here, before any file is written
     run = RunDir(out_dir)
     run.write_config(config)
-    data = prepare_data(config)
     if data.simulator is not None:
         data.simulator.save(run.path / "simulator.json")
     log(f"data: {json.dumps(data.summary)}")
