@@ -53,8 +53,8 @@ def test_any_rate_and_channel_count_becomes_16k_mono(tmp_path, rate, channels):
     assert total == pytest.approx(RATE, abs=RATE * 0.01)
 
 
-def test_flac_and_ogg_are_read(tmp_path):
-    for suffix in ("flac", "ogg"):
+def test_flac_ogg_and_mp3_are_read(tmp_path):
+    for suffix in ("flac", "ogg", "mp3"):
         path = tmp_path / f"x.{suffix}"
         soundfile.write(path, speechlike(1.0), RATE)
         total = sum(b.size for b in transcribe.stream_audio(path))
