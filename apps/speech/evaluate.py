@@ -119,8 +119,10 @@ def evaluate(config: EvaluateConfig) -> dict:
     for manifest in config.manifests:
         records = data.load_records(manifest)
         if config.max_per_manifest:
-            step = max(1, len(records) // config.max_per_manifest)
-            records = records[::step][: config.max_per_manifest]
+            # A seeded random subset: a regular stride would pick one domain
+            # (domains and voices cycle through the manifests).
+            keep = np.random.default_rng(config.seed).permutation(len(records))
+            records = [records[i] for i in sorted(keep[: config.max_per_manifest])]
         split_records[pathlib.Path(manifest).stem] = data.load_audio_records(records)
     systems = [
         (pathlib.Path(path).name, Transcriber.load(path)) for path in config.checkpoints

@@ -1,0 +1,53 @@
+import json
+
+import numpy as np
+import pytest
+
+from apps.speech import data, evaluate
+
+
+def test_summarise_groups_and_pools_errors():
+    rows = [
+        {"voice": "a", "reference": "one two", "hypothesis": "one two"},
+        {"voice": "a", "reference": "three four", "hypothesis": "three"},
+        {"voice": "b", "reference": "go", "hypothesis": "no"},
+    ]
+    table = evaluate.summarise(rows, ("voice",))
+    assert table == [
+        {"voice": "a", "n": 2, "wer": 25.0, "cer": pytest.approx(round(500 / 17, 2))},
+        {"voice": "b", "n": 1, "wer": 100.0, "cer": 50.0},
+    ]
+
+
+def test_noisy_conditions():
+    audio = np.sin(np.linspace(0, 300, 8000)).astype(np.float32)
+    assert evaluate.noisy(audio, "clean", 0) is audio
+    noisy = evaluate.noisy(audio, "10", 0)
+    snr = 10 * np.log10(np.mean(audio ** 2) / np.mean((noisy - audio) ** 2))
+    assert snr == pytest.approx(10.0, abs=0.01)
+    assert np.array_equal(noisy, evaluate.noisy(audio, "10", 0))
+    with pytest.raises(ValueError, match="condition"):
+        evaluate.noisy(audio, "loud", 0)
+
+
+def test_evaluate_end_to_end_with_the_shipped_checkpoint(tmp_path):
+    records = []
+    for index, words in enumerate(["seven of spades", "turn left", "four two"]):
+        path = tmp_path / f"{index}.wav"
+        data.synthesize(words, "espeak:en-gb-x-gbclan+f5",
+                        {"speed": 160, "pitch": 50, "amplitude": 100}, path)
+        records.append({"path": path.name, "text": words, "voice": "v",
+                        "domain": "d"})
+    data.write_jsonl_atomic(tmp_path / "test.jsonl", records)
+    config = evaluate.EvaluateConfig(
+        manifests=(str(tmp_path / "test.jsonl"),), conditions=("clean", "10"),
+        decoders=("greedy", "beam_lm"), max_per_manifest=2,
+        out=str(tmp_path / "eval.json"))
+    results = evaluate.evaluate(config)
+    overall = {(r["condition"], r["decoder"]): r for r in results["overall"]}
+    assert set(overall) == {("clean", "greedy"), ("clean", "beam_lm"),
+                            ("10", "greedy"), ("10", "beam_lm")}
+    assert all(r["n"] == 2 for r in overall.values())
+    assert overall[("clean", "beam_lm")]["wer"] <= 20.0
+    assert json.loads((tmp_path / "eval.json").read_text())["overall"]
+    assert (tmp_path / "eval.md").read_text().startswith("| split |")
