@@ -88,24 +88,31 @@ def evaluation_time(data, config):
 
 
 LOAD_SCRIPT = """
-import resource, sys, time
+import sys, time
 sys.path.insert(0, {root!r})
 from apps.recsys.data import load_events
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+def peak_mb():
+    # VmHWM: this process's peak resident memory (reset at exec, unlike ru_maxrss)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+
+before = peak_mb()
 started = time.perf_counter()
 events = load_events({path!r})
 seconds = time.perf_counter() - started
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(len(events), before, after, events.nbytes(), seconds)
+print(len(events), before, peak_mb(), events.nbytes(), seconds)
 """
 
 
 def load_memory(n_events, folder):
-    mean_length = 7.0
+    mean_length = SimulatorConfig().mean_session_length
     config = SimulatorConfig(n_sessions=int(n_events / mean_length), seed=7)
     events = SessionSimulator(config).simulate()
     path = pathlib.Path(folder) / "events_5m.csv"
     save_events(events, path)
+    del events
     script = LOAD_SCRIPT.format(root=str(ROOT), path=str(path))
     output = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
@@ -114,9 +121,9 @@ def load_memory(n_events, folder):
     return {
         "events": int(rows),
         "file_mb": path.stat().st_size / 2**20,
-        "rss_before_mb": int(before) / 1024,
-        "peak_rss_mb": int(after) / 1024,
-        "load_increase_mb": (int(after) - int(before)) / 1024,
+        "peak_rss_after_imports_mb": float(before),
+        "peak_rss_while_loading_mb": float(after),
+        "load_increase_mb": float(after) - float(before),
         "columns_mb": int(nbytes) / 2**20,
         "seconds": float(seconds),
     }
@@ -170,6 +177,10 @@ def main(argv=None):
             500_000 if args.quick else 5_000_000, folder
         )
     print("load", json.dumps(results["load_5m_events"]), flush=True)
+    results["load_average_at_end"] = os.getloadavg()
+    results["command"] = "python benchmarks/recsys.py" + (
+        " --quick" if args.quick else ""
+    )
     write_json_atomic(args.out, results)
     print(f"wrote {args.out}")
     return 0
