@@ -149,7 +149,13 @@ def _read_columns(
             header=header,
             names=names,
             index_col=False,
-            dtype=str if time_format == "iso" else None,
+            # ids parse as numbers; ISO times (and unused columns of a
+            # headerless file, e.g. YooChoose's category "S") stay strings
+            dtype=(
+                {name: str for name in (names or [time_col]) if name not in columns[:2]}
+                if time_format == "iso"
+                else None
+            ),
             chunksize=chunksize,
             engine="c",
             skip_blank_lines=True,
