@@ -256,3 +256,41 @@ def test_prepare_data_from_events_file_with_max_train_events(tmp_path):
     small = prepare_data(TrainConfig(data=str(path), max_train_events=1000))
     assert 1000 <= small.summary["train_events"] < 1000 + 40
     assert small.test.items.max() < len(small.index)
+
+
+def test_adagrad_momentum_sparse_rows_match_dense_and_skip_untouched_rows():
+    from apps.recsys.train import make_optimizer
+
+    gradient_rows = tf.IndexedSlices(
+        tf.constant([[1.0, 2.0], [3.0, -1.0], [0.5, 0.5]]),
+        tf.constant([2, 0, 2]),
+        tf.constant([3, 2]),
+    )
+    dense_gradient = tf.convert_to_tensor(gradient_rows)  # rows 0 and 2, row 1 zero
+    results = {}
+    for name, gradient in (("sparse", gradient_rows), ("dense", dense_gradient)):
+        optimizer = make_optimizer(TrainConfig(optimizer="adagrad", learning_rate=0.1))
+        weight = tf.Variable(tf.ones((3, 2)))
+        optimizer.build([weight])
+        optimizer.apply([gradient], [weight])
+        optimizer.apply([gradient], [weight])
+        results[name] = weight.numpy()
+    np.testing.assert_allclose(results["sparse"], results["dense"], rtol=1e-6)
+    # with momentum, an untouched row keeps its value (no decaying velocity)
+    optimizer = make_optimizer(
+        TrainConfig(optimizer="adagrad", learning_rate=0.1, momentum=0.5)
+    )
+    weight = tf.Variable(tf.ones((3, 2)))
+    optimizer.build([weight])
+    optimizer.apply([gradient_rows], [weight])
+    touched = weight.numpy().copy()
+    optimizer.apply(
+        [
+            tf.IndexedSlices(
+                tf.constant([[1.0, 1.0]]), tf.constant([0]), tf.constant([3, 2])
+            )
+        ],
+        [weight],
+    )
+    np.testing.assert_allclose(weight.numpy()[2], touched[2])
+    assert not np.allclose(weight.numpy()[0], touched[0])
