@@ -77,7 +77,7 @@ class Recommender:
         def step(items, states):
             return model.step(items, states, training=False)
 
-        self._step = tf.function(step, reduce_retracing=True)
+        self._step = tf.function(step, reduce_retracing=True, autograph=False)
 
     @classmethod
     def load(cls, run_dir=CHECKPOINT_DIR):

@@ -567,7 +567,7 @@ class GRU4RecScorer:
             output, new_states = model.step(items, states, training=False)
             return model.score_all(output), new_states
 
-        self._step = tf.function(step, reduce_retracing=True)
+        self._step = tf.function(step, reduce_retracing=True, autograph=False)
 
     def start(self, batch_size):
         import tensorflow as tf
