@@ -161,6 +161,7 @@ def prepare_data(config: TrainConfig) -> PreparedData:
     counts = np.bincount(train.items, minlength=len(index)).astype(np.float64)
     summary = {
         "events_loaded": len(events),
+        "events_loaded_mb": round(events.nbytes() / 2**20, 1),
         "train_sessions": len(train),
         "train_events": train.n_events,
         "test_sessions": len(test),
