@@ -61,9 +61,7 @@ def recurrent_layer(
         raise ValueError(
             f"implementation must be one of {IMPLEMENTATIONS}; got {implementation!r}"
         )
-    needs_core = any(
-        cell_kwargs.get(key) for key in CORE_ONLY_ARGUMENTS if key in cell_kwargs
-    )
+    needs_core = any(cell_kwargs.get(key) for key in CORE_ONLY_ARGUMENTS)
     if implementation == "keras" and needs_core:
         raise ValueError(
             "implementation='keras' cannot build a cell with "

@@ -113,10 +113,6 @@ class AtomicCheckpoint(keras.callbacks.Callback):
             save_model_atomic(self.model, self.path)
 
 
-def atomic_checkpoint_callback(path, monitor=None, mode="min"):
-    return AtomicCheckpoint(path, monitor=monitor, mode=mode)
-
-
 class RunDir:
     """A run's folder: config, seed, metrics, checkpoints and resume state."""
 

@@ -124,3 +124,21 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
     )
     assert "replicas 2 fell True" in result.stdout, result.stderr[-2000:]
+
+
+def test_atomic_checkpoint_keeps_the_best_by_monitor(tmp_path):
+    from core.runs import AtomicCheckpoint
+
+    path = tmp_path / "best.keras"
+    callback = AtomicCheckpoint(path, monitor="val_loss", mode="min")
+    model = _model()
+    callback.set_model(model)
+    callback.on_epoch_end(0, {"val_loss": 2.0})
+    saved = path.stat().st_mtime_ns
+    callback.on_epoch_end(1, {"val_loss": 3.0})  # worse: not saved
+    assert path.stat().st_mtime_ns == saved and callback.best == 2.0
+    callback.on_epoch_end(2, {})  # no value: not saved
+    model.set_weights([np.ones_like(w) for w in model.get_weights()])
+    callback.on_epoch_end(3, {"val_loss": 1.0})  # better: the new weights saved
+    assert callback.best == 1.0
+    assert all(np.all(w == 1) for w in load_model(path).get_weights())
