@@ -11,7 +11,6 @@ Writes into `out_dir`:
                            (task, setting, seed), continued at the next lag
 """
 
-import dataclasses
 import pathlib
 
 import numpy as np
@@ -103,9 +102,8 @@ def run_gradients(config, run, log=print, strategy=None):
         curves[f"{setting} @initialisation"] = gradient_decay(
             model.get_layer("rnn").cell, probe, np.random.default_rng(seed)
         )
-        train_config = dataclasses.replace(config, tasks=("recall",))
         _, trained = train_one(
-            setting, "recall", config.gradient_train_lag, seed, train_config, strategy
+            setting, "recall", config.gradient_train_lag, seed, config, strategy
         )
         curves[f"{setting} @trained"] = gradient_decay(
             trained.get_layer("rnn").cell, probe, np.random.default_rng(seed)

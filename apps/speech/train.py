@@ -21,8 +21,9 @@ log = logging.getLogger("apps.speech")
 
 
 @dataclasses.dataclass
-class TrainConfig:
-    """Data, optimisation and model fields of one training run."""
+class TrainConfig(model_lib.ModelConfig):
+    """Data and optimisation fields of one training run, plus the model's
+    (inherited from `ModelConfig`, so `--set units=...` reaches the model)."""
 
     train_manifest: str = "out/speech/corpus/train.jsonl"
     valid_manifest: str = "out/speech/corpus/valid.jsonl"
@@ -40,16 +41,6 @@ class TrainConfig:
     augment: bool = True
     threads: int = 2
     lm_order: int = 3
-    # model
-    conv_filters: tuple[int, ...] = (32, 32)
-    conv_kernel_size: tuple[int, ...] = (7, 11)
-    time_strides: tuple[int, ...] = (2, 1)
-    freq_strides: tuple[int, ...] = (2, 2)
-    cell_type: str = "gru"
-    units: int = 128
-    num_layers: int = 3
-    dropout: float = 0.1
-    conv_only_extra_conv: int = 0
 
 
 def model_config(config) -> model_lib.ModelConfig:
