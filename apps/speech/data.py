@@ -68,6 +68,35 @@ HELDOUT_VOICES = (
     "flite:slt",
     "festival:ked_diphone",
 )
+# The wider training set (`CorpusConfig.extra_train_size`): every espeak-ng
+# variant that is not held out (97 of 101) on six accents, and the flite voices
+# pitch-shifted by sox (up to +6 semitones: higher, shorter-tract voices than
+# the male flite voices alone give). Held-out accents and variants stay out.
+ESPEAK_EXTRA_ACCENTS = ESPEAK_TRAIN_ACCENTS + ("en-us-nyc",)
+ESPEAK_HELDOUT_VARIANTS = ("f5", "m7", "klatt4", "Alicia")
+
+
+def espeak_variants() -> tuple[str, ...]:
+    """The variant names espeak-ng has installed (`!v` folder), sorted."""
+    found = []
+    for root in (
+        "/usr/lib/x86_64-linux-gnu/espeak-ng-data",
+        "/usr/lib/aarch64-linux-gnu/espeak-ng-data",
+        "/usr/share/espeak-ng-data",
+    ):
+        folder = pathlib.Path(root) / "voices" / "!v"
+        if folder.is_dir():
+            found = sorted(path.name for path in folder.iterdir() if path.is_file())
+            break
+    return tuple(found or ESPEAK_TRAIN_VARIANTS)
+
+
+def extra_train_voices() -> tuple[str, ...]:
+    variants = [v for v in espeak_variants() if v not in ESPEAK_HELDOUT_VARIANTS]
+    return tuple(
+        [f"espeak:{a}+{v}" for a in ESPEAK_EXTRA_ACCENTS for v in variants]
+        + ["flite:kal16", "flite:rms", "flite:awb", "flite:kal"]
+    )
 
 
 @dataclasses.dataclass
@@ -79,24 +108,32 @@ class CorpusConfig:
     valid_size: int = 150
     test_train_voices_size: int = 240
     test_heldout_per_voice: int = 50
+    # More training utterances from the wider voice set, planned from a
+    # second random stream so the splits above stay exactly the same.
+    extra_train_size: int = 0
     domains: tuple[str, ...] = text_lib.DOMAINS
     workers: int = 2
 
 
-def _voice_parameters(rng: np.random.Generator, voice: str) -> dict:
+def _voice_parameters(rng: np.random.Generator, voice: str, wide=False) -> dict:
+    """Random speed/pitch/volume of one utterance; `wide`: the wider ranges of
+    the extra training set (and a sox pitch shift of flite voices)."""
     engine = voice.split(":")[0]
     if engine == "espeak":
         return {
-            "speed": int(rng.integers(135, 196)),
-            "pitch": int(rng.integers(25, 76)),
+            "speed": int(rng.integers(125, 206) if wide else rng.integers(135, 196)),
+            "pitch": int(rng.integers(5, 96) if wide else rng.integers(25, 76)),
             "amplitude": int(rng.integers(70, 160)),
         }
     stretch = round(float(rng.uniform(0.85, 1.2)), 3)
     if engine == "flite":
-        return {
+        params = {
             "stretch": stretch,
             "pitch_scale": round(float(rng.uniform(0.85, 1.15)), 3),
         }
+        if wide and rng.random() < 0.6:
+            params["shift_cents"] = int(rng.integers(100, 601))
+        return params
     return {"stretch": stretch}
 
 
@@ -161,6 +198,15 @@ def synthesize(text: str, voice: str, params: dict, path) -> None:
                 f"TTS engine for {voice!r} is not installed "
                 f"({command[0]}); run scripts/setup.sh"
             ) from error
+        if params.get("shift_cents"):
+            shifted = os.path.join(tmp, "shifted.wav")
+            subprocess.run(
+                ["sox", raw, shifted, "pitch", str(params["shift_cents"])],
+                check=True,
+                capture_output=True,
+                timeout=60,
+            )
+            raw = shifted
         import soundfile
 
         audio, rate = soundfile.read(raw, dtype="float32", always_2d=True)
@@ -210,7 +256,7 @@ def _sample_training_voice(rng, voices):
     return pool[int(rng.integers(len(pool)))]
 
 
-def _plan_split(rng, split, voices, size, domains, seen_texts):
+def _plan_split(rng, split, voices, size, domains, seen_texts, wide=False):
     plan = []
     for index in range(size):
         domain = domains[index % len(domains)]
@@ -221,9 +267,9 @@ def _plan_split(rng, split, voices, size, domains, seen_texts):
         )
         for _ in range(50):
             text = text_lib.make_text(rng, domain)
-            if split == "train" or text not in seen_texts:
+            if text not in seen_texts:
                 break
-        params = _voice_parameters(rng, voice)
+        params = _voice_parameters(rng, voice, wide)
         plan.append(
             {
                 "split": split,
@@ -260,7 +306,17 @@ def plan_corpus(config: CorpusConfig) -> list:
         domains,
         seen,
     )
-    return train + valid + test_train + test_heldout
+    tested = {item["text"] for item in valid + test_train + test_heldout}
+    extra = _plan_split(
+        np.random.default_rng([config.seed, 1]),
+        "train",
+        extra_train_voices(),
+        config.extra_train_size,
+        domains,
+        tested,
+        wide=True,
+    )
+    return train + extra + valid + test_train + test_heldout
 
 
 def make_corpus(out_dir, config: CorpusConfig, log=print) -> dict:
@@ -303,7 +359,7 @@ def check_tts_engines() -> list:
     """Names of the TTS programs this corpus needs that are not installed."""
     return [
         name
-        for name in ("espeak-ng", "flite", "text2wave")
+        for name in ("espeak-ng", "flite", "text2wave", "sox")
         if shutil.which(name) is None
     ]
 
@@ -502,30 +558,62 @@ def make_dataset(
 FEATURE_SCALE = 10.0  # int8 steps per unit of normalised log-mel
 
 
-def export_features(records, path, augment=None, seed=0, log=None) -> None:
-    """Stores log-mel features (int8, compressed) and labels of records in an npz.
-
-    Used to train where TensorFlow and the TTS engines are absent (an
-    accelerator machine with JAX): the features are computed here, once per
-    utterance, with one draw of waveform augmentation each (`augment`, an
-    `AugmentConfig`); SpecAugment is applied afresh when training.
-    """
+def _feature_chunk(args):
+    """Features of records[i] for the (index, record) pairs of one worker."""
     from apps.speech import features as features_lib
 
-    rng = np.random.default_rng(seed)
-    chunks, lengths, labels = [], [], []
-    for number, record in enumerate(records, 1):
+    pairs, augment, seed = args
+    chunks, lengths, texts = [], [], []
+    for index, record in pairs:
         audio = read_audio_16k(record["path"])
         if augment is not None:
+            rng = np.random.default_rng([seed, index])
             audio = features_lib.augment_audio(audio, augment, rng)
         feats = features_lib.log_mel(audio)
         chunks.append(
             np.clip(np.round(feats * FEATURE_SCALE), -127, 127).astype(np.int8)
         )
         lengths.append(feats.shape[0])
-        labels.append(record["text"])
-        if log and number % 500 == 0:
-            log(f"  features {number}/{len(records)}")
+        texts.append(record["text"])
+    return chunks, lengths, texts
+
+
+def export_features(records, path, augment=None, seed=0, log=None, workers=1) -> None:
+    """Stores log-mel features (int8, compressed) and labels of records in an npz.
+
+    Used to train from precomputed features (on this CPU, or on an accelerator
+    machine with JAX where TensorFlow and the TTS engines are absent): the
+    features are computed once per utterance, with one draw of waveform
+    augmentation each (`augment`, an `AugmentConfig`; the draw depends only on
+    `seed` and the record's position, not on `workers`); SpecAugment and the
+    frequency warp are applied afresh when training.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    indexed = list(enumerate(records))
+    size = 250
+    jobs = [
+        (indexed[start : start + size], augment, seed)
+        for start in range(0, len(indexed), size)
+    ]
+    chunks, lengths, texts = [], [], []
+    if workers > 1:
+        context = multiprocessing.get_context("spawn")  # no fork after TF started
+        pool = ProcessPoolExecutor(workers, mp_context=context)
+        results = pool.map(_feature_chunk, jobs)
+    else:
+        pool, results = None, map(_feature_chunk, jobs)
+    try:
+        for part in results:
+            chunks += part[0]
+            lengths += part[1]
+            texts += part[2]
+            if log:
+                log(f"  features {len(lengths)}/{len(records)}")
+    finally:
+        if pool is not None:
+            pool.shutdown()
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp.npz")
@@ -533,7 +621,7 @@ def export_features(records, path, augment=None, seed=0, log=None) -> None:
         tmp,
         features=np.concatenate(chunks),
         lengths=np.array(lengths, np.int32),
-        texts=np.array(labels),
+        texts=np.array(texts),
     )
     os.replace(tmp, path)
 
@@ -549,77 +637,3 @@ def load_features(path) -> list:
         texts = [str(t) for t in stored["texts"]]
     starts = np.concatenate([[0], ends[:-1]])
     return [(features[s:e], t) for s, e, t in zip(starts, ends, texts, strict=True)]
-
-
-def _keras_pydataset():
-    import keras
-
-    return keras.utils.PyDataset
-
-
-class FeatureBatches(_keras_pydataset()):
-    """Bucketed, padded batches of precomputed features for `model.fit` on any
-    Keras backend (no tf.data). Frames are padded up to a multiple of
-    `pad_frames` and labels to `max_label` so that few shapes get compiled.
-    """
-
-    def __init__(
-        self,
-        items,
-        batch_size=64,
-        augment=None,
-        shuffle=True,
-        seed=0,
-        pad_frames=128,
-        max_label=96,
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        self.items = [
-            (f, text_lib.encode(t))
-            for f, t in items
-            if 0 < len(t) <= min(max_label, f.shape[0] // 2 - 1)
-        ]
-        self.batch_size = batch_size
-        self.augment = augment
-        self.shuffle = shuffle
-        self.pad_frames = pad_frames
-        self.max_label = max_label
-        self.rng = np.random.default_rng(seed)
-        self.on_epoch_end()
-
-    def on_epoch_end(self):
-        order = np.argsort([f.shape[0] for f, _ in self.items], kind="stable")
-        if self.shuffle:
-            # sort by length with jitter, cut into batches, shuffle the batches
-            jitter = self.rng.uniform(0, 20, size=len(self.items))
-            order = np.argsort(
-                [f.shape[0] + j for (f, _), j in zip(self.items, jitter, strict=True)]
-            )
-        batches = [
-            order[i : i + self.batch_size]
-            for i in range(0, len(order), self.batch_size)
-        ]
-        if self.shuffle:
-            # full batches only: every distinct shape costs a compilation
-            batches = [b for b in batches if len(b) == self.batch_size] or batches
-            self.rng.shuffle(batches)
-        self.batches = batches
-
-    def __len__(self):
-        return len(self.batches)
-
-    def __getitem__(self, index):
-        from apps.speech import features as features_lib
-
-        chosen = [self.items[i] for i in self.batches[index]]
-        longest = max(f.shape[0] for f, _ in chosen)
-        frames = int(np.ceil(longest / self.pad_frames) * self.pad_frames)
-        x = np.zeros((len(chosen), frames, features_lib.NUM_MELS), np.float32)
-        y = np.zeros((len(chosen), self.max_label), np.int32)
-        for row, (feats, labels) in enumerate(chosen):
-            if self.augment is not None:
-                feats = features_lib.spec_augment(feats, self.augment, self.rng)
-            x[row, : feats.shape[0]] = feats
-            y[row, : labels.size] = labels
-        return x, y

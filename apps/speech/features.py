@@ -7,7 +7,8 @@ function at training and inference time.
 Augmentation (training only): a low noise floor (espeak-ng writes true digital
 silence between words, which real microphones never do), additive noise at a
 random SNR, a synthetic room reverberation, speed perturbation by resampling,
-and SpecAugment time and frequency masks (Park et al. 2019).
+vocal tract length perturbation (a frequency warp of the log-mel bands, Jaitly
+& Hinton 2013) and SpecAugment time and frequency masks (Park et al. 2019).
 """
 
 import dataclasses
@@ -74,6 +75,8 @@ class AugmentConfig:
     freq_mask_width: int = 10
     time_masks: int = 2
     time_mask_width: int = 8
+    warp_probability: float = 0.5
+    warp_range: tuple[float, ...] = (0.88, 1.12)
 
 
 def add_noise(
@@ -132,10 +135,35 @@ def augment_audio(
     return add_noise(audio, rng.uniform(*config.noise_floor_db), rng)
 
 
+@functools.lru_cache(maxsize=1)
+def _mel_centres():
+    import librosa
+
+    return librosa.mel_frequencies(NUM_MELS + 2, fmin=20.0, fmax=7600.0)[1:-1]
+
+
+def warp_frequency(features: np.ndarray, alpha: float) -> np.ndarray:
+    """Vocal tract length perturbation on (frames, 80) log-mel features: the
+    band at f Hz takes the value the input had at f / alpha (alpha > 1: a
+    shorter vocal tract, formants move up), by linear interpolation between
+    band centres; the edges are held."""
+    centres = _mel_centres()
+    source = np.interp(centres / alpha, centres, np.arange(NUM_MELS))
+    low = np.floor(source).astype(int)
+    high = np.minimum(low + 1, NUM_MELS - 1)
+    weight = (source - low).astype(np.float32)
+    return (features[:, low] * (1 - weight) + features[:, high] * weight).astype(
+        np.float32
+    )
+
+
 def spec_augment(
     features: np.ndarray, config: AugmentConfig, rng: np.random.Generator
 ) -> np.ndarray:
-    """Masks random frequency bands and time spans with the mean (zero)."""
+    """Warps the frequency axis (with probability `warp_probability`), then
+    masks random frequency bands and time spans with the mean (zero)."""
+    if config.warp_probability and rng.random() < config.warp_probability:
+        features = warp_frequency(features, rng.uniform(*config.warp_range))
     features = features.copy()
     frames, bands = features.shape
     for _ in range(config.freq_masks):

@@ -199,36 +199,45 @@ def prefix_beam_search(
     """
     log_probs = np.asarray(log_probs, dtype=np.float64)
     # A beam entry: prefix (tuple of class ids) -> [log p_blank, log p_nonblank].
-    # Prefix scores also carry the LM terms, kept separately in `lm_scores`.
+    # The LM's view of a prefix is kept beside it, built one character at a
+    # time: `context[prefix] = (LM score so far, closed words, open word)`.
     beams = {(): [0.0, -math.inf]}
-    lm_scores = {(): 0.0}
+    context = {(): (0.0, (), "")}
+    prefixes = lm.prefixes if lm is not None else set()
 
-    def word_score(prefix, closing):
-        """LM term added when the last word of `prefix` is closed."""
-        words = text_lib.decode(prefix).split()
-        if not words or lm is None:
+    def word_score(words, word):
+        """LM term for closing `word` after `words`."""
+        if lm is None or not word:
             return 0.0
-        score = lm_weight * lm.log_prob(words[-1], words[:-1]) + word_bonus
-        if closing == "end":
-            score += lm_weight * lm.log_prob("</s>", words)
-        return score
+        return lm_weight * lm.log_prob(word, words) + word_bonus
 
-    def prefix_penalty(prefix):
-        if lm is None or not lm.prefixes:
-            return 0.0
-        words = text_lib.decode(prefix).split(" ")
-        partial = words[-1]
-        if partial and partial not in lm.prefixes and partial[:-1] in lm.prefixes:
-            return oov_penalty
-        return 0.0
+    def extend(prefix, char):
+        lm_score, words, partial = context[prefix]
+        if char == SPACE:
+            lm_score += word_score(words, partial)
+            return lm_score, words + (partial,), ""
+        longer = partial + text_lib.ALPHABET[char - 1]
+        # Penalise (once) a spelling that leaves every word of the lexicon.
+        if prefixes and longer not in prefixes and (not partial or partial in prefixes):
+            lm_score += oov_penalty
+        return lm_score, words, longer
 
     for frame in log_probs:
         candidates = np.flatnonzero(frame >= prune_log_prob)
+        if candidates.size == 1 and candidates[0] == BLANK:
+            # Most CTC frames are blank only: every prefix moves to "ends in
+            # blank" by the same amount, so the ranking stays as it is.
+            p = frame[BLANK]
+            beams = {
+                prefix: [_logsumexp(p_blank, p_nonblank) + p, -math.inf]
+                for prefix, (p_blank, p_nonblank) in beams.items()
+            }
+            continue
         next_beams = collections.defaultdict(lambda: [-math.inf, -math.inf])
         for prefix, (p_blank, p_nonblank) in beams.items():
             total = _logsumexp(p_blank, p_nonblank)
             last = prefix[-1] if prefix else None
-            for char in candidates:
+            for char in candidates.tolist():
                 p = frame[char]
                 if char == BLANK:
                     entry = next_beams[prefix]
@@ -243,32 +252,26 @@ def prefix_beam_search(
                     extend_from = total
                 if char == SPACE and (not prefix or last == SPACE):
                     continue  # no leading or double spaces
-                new_prefix = prefix + (int(char),)
-                if new_prefix not in lm_scores:
-                    bonus = (
-                        word_score(prefix, "space")
-                        if char == SPACE
-                        else prefix_penalty(new_prefix)
-                    )
-                    lm_scores[new_prefix] = lm_scores[prefix] + bonus
+                new_prefix = prefix + (char,)
+                if new_prefix not in context:
+                    context[new_prefix] = extend(prefix, char)
                 entry = next_beams[new_prefix]
                 entry[1] = _logsumexp(entry[1], extend_from + p)
 
         def score(item):
             prefix, (p_blank, p_nonblank) = item
-            return _logsumexp(p_blank, p_nonblank) + lm_scores[prefix]
+            return _logsumexp(p_blank, p_nonblank) + context[prefix][0]
 
         beams = dict(sorted(next_beams.items(), key=score, reverse=True)[:beam_width])
 
     def final_score(item):
         prefix, (p_blank, p_nonblank) = item
-        closing = 0.0
-        if prefix and prefix[-1] != SPACE:
-            closing = word_score(prefix, "end")
-        elif lm is not None and prefix:
-            words = text_lib.decode(prefix).split()
-            closing = lm_weight * lm.log_prob("</s>", words)
-        return _logsumexp(p_blank, p_nonblank) + lm_scores[prefix] + closing
+        lm_score, words, partial = context[prefix]
+        if lm is not None and prefix:
+            lm_score += word_score(words, partial)
+            words = words + (partial,) if partial else words
+            lm_score += lm_weight * lm.log_prob("</s>", words)
+        return _logsumexp(p_blank, p_nonblank) + lm_score
 
     best = max(beams.items(), key=final_score)[0]
     return " ".join(text_lib.decode(best).split())

@@ -10,11 +10,13 @@ import logging
 import time
 
 import keras
+import numpy as np
 
 from apps.speech import data
 from apps.speech import features as features_lib
 from apps.speech import lm as lm_lib
 from apps.speech import model as model_lib
+from apps.speech import text as text_lib
 from core import runs
 
 log = logging.getLogger("apps.speech")
@@ -38,6 +40,8 @@ class TrainConfig(model_lib.ModelConfig):
     clipnorm: float = 5.0
     max_train: int = 0
     max_minutes: float = 0.0
+    # a .keras model of the same architecture to start from (fine-tuning)
+    init_model: str = ""
     augment: bool = True
     threads: int = 2
     lm_order: int = 3
@@ -110,17 +114,104 @@ def _feature_datasets(config, run, augment):
     )
     texts = [{"text": text} for _, text in train_items]
     fit_language_model(texts, config.lm_order).save(run.path / "lm.json")
-    train_set = data.FeatureBatches(
+    train_set = FeatureBatches(
         train_items,
         config.batch_size,
         augment=augment,
         seed=config.seed,
         pad_frames=config.pad_frames,
     )
-    valid_set = data.FeatureBatches(
+    valid_set = FeatureBatches(
         valid_items, config.batch_size, shuffle=False, pad_frames=config.pad_frames
     )
+    if keras.backend.backend() == "tensorflow":
+        return train_set.as_tf_dataset(), valid_set.as_tf_dataset()
     return train_set, valid_set
+
+
+class FeatureBatches(keras.utils.PyDataset):
+    """Bucketed, padded batches of precomputed features for `model.fit` on any
+    Keras backend (no tf.data). Frames are padded up to a multiple of
+    `pad_frames` and labels to `max_label` so that few shapes get compiled.
+    """
+
+    def __init__(
+        self,
+        items,
+        batch_size=64,
+        augment=None,
+        shuffle=True,
+        seed=0,
+        pad_frames=128,
+        max_label=96,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.items = [
+            (f, text_lib.encode(t))
+            for f, t in items
+            if 0 < len(t) <= min(max_label, f.shape[0] // 2 - 1)
+        ]
+        self.batch_size = batch_size
+        self.augment = augment
+        self.shuffle = shuffle
+        self.pad_frames = pad_frames
+        self.max_label = max_label
+        self.rng = np.random.default_rng(seed)
+        self.on_epoch_end()
+
+    def on_epoch_end(self):
+        order = np.argsort([f.shape[0] for f, _ in self.items], kind="stable")
+        if self.shuffle:
+            # sort by length with jitter, cut into batches, shuffle the batches
+            jitter = self.rng.uniform(0, 20, size=len(self.items))
+            order = np.argsort(
+                [f.shape[0] + j for (f, _), j in zip(self.items, jitter, strict=True)]
+            )
+        batches = [
+            order[i : i + self.batch_size]
+            for i in range(0, len(order), self.batch_size)
+        ]
+        if self.shuffle:
+            # full batches only: every distinct shape costs a compilation
+            batches = [b for b in batches if len(b) == self.batch_size] or batches
+            self.rng.shuffle(batches)
+        self.batches = batches
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __getitem__(self, index):
+        chosen = [self.items[i] for i in self.batches[index]]
+        longest = max(f.shape[0] for f, _ in chosen)
+        frames = int(np.ceil(longest / self.pad_frames) * self.pad_frames)
+        x = np.zeros((len(chosen), frames, features_lib.NUM_MELS), np.float32)
+        y = np.zeros((len(chosen), self.max_label), np.int32)
+        for row, (feats, labels) in enumerate(chosen):
+            if self.augment is not None:
+                feats = features_lib.spec_augment(feats, self.augment, self.rng)
+            x[row, : feats.shape[0]] = feats
+            y[row, : labels.size] = labels
+        return x, y
+
+    def as_tf_dataset(self):
+        """The same batches as a `tf.data.Dataset` with a (None, None, 80)
+        signature: Keras' own PyDataset adapter on TensorFlow fixes the frame
+        count of the first batch it sees and fails on the next length."""
+        import tensorflow as tf
+
+        def generate():
+            for index in range(len(self)):
+                yield self[index]
+            self.on_epoch_end()
+
+        return tf.data.Dataset.from_generator(
+            generate,
+            output_signature=(
+                tf.TensorSpec((None, None, features_lib.NUM_MELS), tf.float32),
+                tf.TensorSpec((None, self.max_label), tf.int32),
+            ),
+        ).prefetch(2)
 
 
 def compile_model(model, config):
@@ -146,7 +237,10 @@ def train(config: TrainConfig) -> dict:
         train_set, valid_set = _feature_datasets(config, run, augment)
     else:
         train_set, valid_set = _audio_datasets(config, run, augment)
-    model = compile_model(model_lib.build_model(model_config(config)), config)
+    model = model_lib.build_model(model_config(config))
+    if config.init_model:
+        load_initial_weights(model, config.init_model)
+    model = compile_model(model, config)
     log.info("model %s: %d parameters", model.name, model.count_params())
     logger = LogEpoch()
     start = time.monotonic()
@@ -176,6 +270,20 @@ def train(config: TrainConfig) -> dict:
         export_inference_model(run.model_path, run.path / "inference.keras", config)
     run.write_metrics(metrics)
     return metrics
+
+
+def load_initial_weights(model, path) -> None:
+    """Copies the weights of the model saved at `path` into `model`."""
+    start = runs.load_model(path)
+    mine = [tuple(w.shape) for w in model.weights]
+    theirs = [tuple(w.shape) for w in start.weights]
+    if mine != theirs:
+        raise ValueError(
+            f"init_model {path}: its {len(theirs)} weight arrays do not match the "
+            f"{len(mine)} of this config's model; expected the same architecture"
+        )
+    model.set_weights(start.get_weights())
+    log.info("initialised from %s", path)
 
 
 def export_inference_model(checkpoint, path, config) -> None:

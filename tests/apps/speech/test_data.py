@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from apps.speech import data, text
+from apps.speech import data, text, train
 
 
 def write_tone(path, seconds=0.5, rate=16000, channels=1):
@@ -76,6 +76,25 @@ def test_corpus_plan_is_reproducible_and_split_by_voice():
     assert [p["text"] for p in other[:60]] != [p["text"] for p in plan[:60]]
 
 
+def test_extra_training_voices_leave_the_other_splits_unchanged():
+    config = data.CorpusConfig(train_size=40, valid_size=5, test_train_voices_size=10,
+                               test_heldout_per_voice=2)
+    wider = data.CorpusConfig(**{**config.__dict__, "extra_train_size": 200})
+    plan, plan_wider = data.plan_corpus(config), data.plan_corpus(wider)
+    train = [p for p in plan_wider if p["split"] == "train"]
+    assert len(train) == 240 and train[:40] == plan[:40]
+    assert [p for p in plan_wider if p["split"] != "train"] == plan[40:]
+    extra = train[40:]
+    heldout_voices = set(data.HELDOUT_VOICES)
+    assert not heldout_voices & {p["voice"] for p in extra}
+    assert not any(v in p["voice"] for p in extra
+                   for v in ("gbclan", "gbcwmd", "+Alicia", "+f5", "+m7", "+klatt4"))
+    tested = {p["text"] for p in plan if p["split"] != "train"}
+    assert not tested & {p["text"] for p in extra}
+    assert any("shift_cents" in p["params"] for p in extra)
+    assert len({p["voice"] for p in extra}) > 100
+
+
 def test_make_corpus_synthesizes_and_caches(tmp_path):
     config = data.CorpusConfig(train_size=3, valid_size=1, test_train_voices_size=1,
                                test_heldout_per_voice=0,
@@ -118,7 +137,32 @@ def test_feature_export_round_trip_and_batches(tmp_path):
     items = data.load_features(tmp_path / "f.npz")
     assert [t for _, t in items] == ["ace of hearts", "go"]
     assert items[0][0].shape == (101, 80)
-    batches = data.FeatureBatches(items, batch_size=2, shuffle=False, pad_frames=64)
+    batches = train.FeatureBatches(items, batch_size=2, shuffle=False, pad_frames=64)
     x, y = batches[0]
     assert x.shape == (2, 128, 80) and y.shape == (2, 96)
     assert sorted(text.decode(row) for row in y) == ["ace of hearts", "go"]
+
+
+def test_feature_export_is_the_same_with_worker_processes(tmp_path):
+    from apps.speech import features
+
+    records = [{"path": str(write_tone(tmp_path / f"{i}.wav", seconds=0.5 + i / 10)),
+                "text": "go"} for i in range(3)]
+    augment = features.AugmentConfig(noise_probability=1.0, speed_probability=0.0)
+    data.export_features(records, tmp_path / "one.npz", augment=augment, seed=3)
+    data.export_features(records, tmp_path / "two.npz", augment=augment, seed=3,
+                         workers=2)
+    one, two = (data.load_features(tmp_path / n) for n in ("one.npz", "two.npz"))
+    assert [f.shape for f, _ in one] == [(51, 80), (61, 80), (71, 80)]
+    assert all(np.array_equal(a, b) for (a, _), (b, _) in zip(one, two, strict=True))
+
+
+def test_feature_batches_as_tf_dataset_take_any_length():
+    # Keras' own adapter fixes the first batch's frame count; ours must not.
+    rng = np.random.default_rng(0)
+    items = [(rng.standard_normal((n, 80)).astype(np.float32), "go left")
+             for n in (100, 110, 300, 310)]
+    batches = train.FeatureBatches(items, batch_size=2, shuffle=True, pad_frames=32)
+    shapes = sorted(tuple(x.shape) for x, _ in batches.as_tf_dataset())
+    assert shapes == [(2, 128, 80), (2, 320, 80)]
+    assert len(list(batches.as_tf_dataset())) == 2  # a second epoch works

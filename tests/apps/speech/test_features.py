@@ -59,3 +59,25 @@ def test_augment_audio_is_seeded():
     second = features.augment_audio(audio, config, np.random.default_rng(7))
     assert np.array_equal(first, second) and not np.allclose(first[:14000],
                                                              audio[:14000])
+
+
+def test_frequency_warp_moves_formants_and_keeps_identity():
+    feats = np.zeros((3, 80), np.float32)
+    feats[:, 40] = 1.0  # one band lit
+    assert np.allclose(features.warp_frequency(feats, 1.0), feats)
+    up = features.warp_frequency(feats, 1.15)
+    down = features.warp_frequency(feats, 0.87)
+    assert up.shape == feats.shape and down.dtype == np.float32
+    assert np.argmax(up[0]) > 40 > np.argmax(down[0])
+    # the peak moves by the mel distance of a 15 % shift in Hz (a few bands)
+    assert 2 <= np.argmax(up[0]) - 40 <= 8
+
+
+def test_spec_augment_warps_with_the_configured_probability():
+    config = features.AugmentConfig(freq_masks=0, time_masks=0, warp_probability=1.0)
+    feats = np.random.default_rng(0).standard_normal((50, 80)).astype(np.float32)
+    warped = features.spec_augment(feats, config, np.random.default_rng(1))
+    assert not np.allclose(warped, feats)
+    config = features.AugmentConfig(freq_masks=0, time_masks=0, warp_probability=0.0)
+    assert np.array_equal(features.spec_augment(feats, config,
+                                                np.random.default_rng(1)), feats)

@@ -78,6 +78,29 @@ def test_language_model_fixes_an_acoustic_confusion():
     )
 
 
+def test_oov_penalty_applies_from_the_first_letter():
+    # No lexicon word starts with "x": the spelling leaves the lexicon at once.
+    log_probs = frames_from_probs([{"x": 0.6, "g": 0.4}, {"o": 1.0}])
+    model = lm.NgramLM(order=2).fit(["go left"])
+    assert lm.prefix_beam_search(log_probs) == "xo"
+    assert lm.prefix_beam_search(log_probs, lm=model, lm_weight=0.0,
+                                 word_bonus=0.0) == "go"
+    assert lm.prefix_beam_search(log_probs, lm=model, lm_weight=0.0,
+                                 word_bonus=0.0, oov_penalty=0.0) == "xo"
+
+
+def test_blank_only_frames_keep_the_ranking():
+    # Long blank runs between characters take the fast path; the result must
+    # be the one the general path gives with the same frames spread out.
+    rows = [{"g": 0.9, "_": 0.1}, {"_": 1.0}, {"_": 1.0}, {"o": 0.7, "a": 0.3},
+            {"_": 1.0}, {" ": 0.8, "_": 0.2}, {"_": 1.0}, {"l": 1.0}]
+    model = lm.NgramLM(order=2).fit(["go left", "ga"])
+    dense = frames_from_probs([r for r in rows if r != {"_": 1.0}])
+    sparse = frames_from_probs(rows)
+    assert lm.prefix_beam_search(sparse, lm=model) == lm.prefix_beam_search(
+        dense, lm=model) == "go l"
+
+
 def test_forced_align_and_word_timings():
     seq = "_tt_u_r_nn_ _l_e_ff_t__"
     log_probs = frames_from_probs([{ch: 1.0} for ch in seq])
