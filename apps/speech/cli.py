@@ -1,4 +1,5 @@
-"""`rnn-demos speech make-corpus|train|evaluate|transcribe`, and the demo step."""
+"""`rnn-demos speech <verb>` (make-corpus, export-features, train, tune-decoder,
+evaluate, transcribe) and the speech step of `rnn-demos demo`."""
 
 import json
 import logging
@@ -70,6 +71,20 @@ def _train(args) -> int:
     return 0
 
 
+def _tune_decoder(args) -> int:
+    from apps.speech import evaluate
+
+    config = load_config(evaluate.TuneConfig, args.config, args.overrides)
+    results = evaluate.tune_decoder(config)
+    print("lm_weight word_bonus oov_penalty  WER %  CER %")
+    for row in results["grid"]:
+        print(f"{row['lm_weight']:9} {row['word_bonus']:10} {row['oov_penalty']:11}"
+              f"  {row['wer']:5}  {row['cer']:5}")
+    where = f" -> {config.checkpoint}/decoder.json" if config.write else ""
+    print(f"best on {results['utterances']} utterances: {results['best']}{where}")
+    return 0
+
+
 def _evaluate(args) -> int:
     from apps.speech import evaluate
 
@@ -93,6 +108,7 @@ def _transcribe(args) -> int:
                 max_chunk_seconds=args.max_chunk_seconds,
                 beam_width=args.beam_width,
                 lm_weight=args.lm_weight,
+                word_bonus=args.word_bonus,
             )
         except (ValueError, FileNotFoundError) as error:
             print(f"error: {error}", file=sys.stderr)
@@ -140,6 +156,14 @@ def add_commands(subparsers) -> None:
     add_config_arguments(evaluate)
     evaluate.set_defaults(func=_run(_evaluate))
 
+    tune = subparsers.add_parser(
+        "tune-decoder",
+        help="choose the LM weight and word bonus on the dev split (unseen, "
+        "non-test voices); writes the checkpoint's decoder.json",
+    )
+    add_config_arguments(tune)
+    tune.set_defaults(func=_run(_tune_decoder))
+
     transcribe = subparsers.add_parser(
         "transcribe", help="transcribe audio files (any format librosa reads)"
     )
@@ -152,8 +176,12 @@ def add_commands(subparsers) -> None:
     transcribe.add_argument(
         "--decoder", default="beam_lm", choices=("greedy", "beam", "beam_lm")
     )
-    transcribe.add_argument("--beam-width", type=int, default=24)
-    transcribe.add_argument("--lm-weight", type=float, default=0.8)
+    transcribe.add_argument("--beam-width", type=int, default=None,
+                            help="default: the checkpoint's decoder.json, else 24")
+    transcribe.add_argument("--lm-weight", type=float, default=None,
+                            help="default: the checkpoint's decoder.json, else 0.8")
+    transcribe.add_argument("--word-bonus", type=float, default=None,
+                            help="default: the checkpoint's decoder.json, else 1.0")
     transcribe.add_argument("--max-chunk-seconds", type=float, default=15.0)
     transcribe.add_argument("--words", action="store_true", help="print word timings")
     transcribe.add_argument(

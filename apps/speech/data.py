@@ -76,6 +76,15 @@ ESPEAK_EXTRA_ACCENTS = ESPEAK_TRAIN_ACCENTS + ("en-us-nyc",)
 ESPEAK_HELDOUT_VARIANTS = ("f5", "m7", "klatt4", "Alicia")
 
 
+# Unseen voices for tuning the decoder (LM weight, word bonus): never in
+# training, and none of them a test voice.
+DEV_VOICES = (
+    "festival:kal_diphone",
+    "espeak:en-gb-x-gbcwmd+Annie",
+    "espeak:en-gb-x-gbclan+grandma",
+)
+
+
 def espeak_variants() -> tuple[str, ...]:
     """The variant names espeak-ng has installed (`!v` folder), sorted."""
     found = []
@@ -110,7 +119,9 @@ class CorpusConfig:
     test_heldout_per_voice: int = 50
     # More training utterances from the wider voice set, planned from a
     # second random stream so the splits above stay exactly the same.
-    extra_train_size: int = 0
+    extra_train_size: int = 6000
+    # The dev split (DEV_VOICES), from a third stream.
+    dev_per_voice: int = 40
     domains: tuple[str, ...] = text_lib.DOMAINS
     workers: int = 2
 
@@ -262,7 +273,7 @@ def _plan_split(rng, split, voices, size, domains, seen_texts, wide=False):
         domain = domains[index % len(domains)]
         voice = (
             voices[index % len(voices)]
-            if split == "test_heldout_voices"
+            if split in ("test_heldout_voices", "dev_unseen_voices")
             else _sample_training_voice(rng, voices)
         )
         for _ in range(50):
@@ -316,7 +327,15 @@ def plan_corpus(config: CorpusConfig) -> list:
         tested,
         wide=True,
     )
-    return train + extra + valid + test_train + test_heldout
+    dev = _plan_split(
+        np.random.default_rng([config.seed, 2]),
+        "dev_unseen_voices",
+        DEV_VOICES,
+        config.dev_per_voice * len(DEV_VOICES),
+        domains,
+        tested,
+    )
+    return train + extra + valid + test_train + test_heldout + dev
 
 
 def make_corpus(out_dir, config: CorpusConfig, log=print) -> dict:

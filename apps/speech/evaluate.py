@@ -36,9 +36,10 @@ class EvaluateConfig:
     conditions: tuple[str, ...] = ("clean", "20", "10")
     decoders: tuple[str, ...] = ("greedy", "beam", "beam_lm")
     max_per_manifest: int = 0
-    beam_width: int = 24
-    lm_weight: float = 0.8
-    word_bonus: float = 1.0
+    # None: each checkpoint's own settings (its decoder.json, else defaults)
+    beam_width: int | None = None
+    lm_weight: float | None = None
+    word_bonus: float | None = None
     pocketsphinx: bool = False
     seed: int = 99
     out: str = "out/speech/eval.json"
@@ -235,3 +236,57 @@ def write_markdown(results, path) -> None:
                 f"{row['cer']} |"
             )
     runs.write_text_atomic(path, "\n".join(lines) + "\n")
+
+
+@dataclasses.dataclass
+class TuneConfig:
+    """A grid over the LM fusion weights, scored on unseen (non-test) voices."""
+
+    checkpoint: str = "out/speech/run_default"
+    manifest: str = "out/speech/corpus/dev_unseen_voices.jsonl"
+    # the dev voices are easy when clean: noise makes the grid tell apart
+    conditions: tuple[str, ...] = ("clean", "10")
+    seed: int = 98
+    lm_weights: tuple[float, ...] = (0.4, 0.6, 0.8, 1.0, 1.3, 1.6, 2.0)
+    word_bonuses: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
+    oov_penalties: tuple[float, ...] = (-6.0,)
+    write: bool = True
+    out: str = "out/speech/eval/tune_decoder.json"
+
+
+def tune_decoder(config: TuneConfig) -> dict:
+    """Scores every (lm_weight, word_bonus, oov_penalty) on the manifest's audio
+    under each condition, pooled (the network runs once per utterance and
+    condition) and, with `write`, stores the best (lowest WER, then CER) as the
+    checkpoint's decoder.json."""
+    records = data.load_audio_records(data.load_records(config.manifest))
+    transcriber = Transcriber.load(config.checkpoint)
+    log_probs, references = [], []
+    for condition in config.conditions:
+        for index, record in enumerate(records):
+            audio = record["audio"].astype(np.float32) / 32767.0
+            audio = noisy(audio, condition, config.seed * 100003 + index)
+            log_probs.append(transcriber.log_probs(audio))
+            references.append(record["text"])
+    grid = []
+    for lm_weight in config.lm_weights:
+        for word_bonus in config.word_bonuses:
+            for oov_penalty in config.oov_penalties:
+                settings = {"lm_weight": lm_weight, "word_bonus": word_bonus,
+                            "oov_penalty": oov_penalty}
+                hypotheses = [transcriber.decode(lp, "beam_lm", **settings)
+                              for lp in log_probs]
+                rates = lm_lib.error_rates(references, hypotheses)
+                grid.append({**settings, "wer": round(100 * rates["wer"], 2),
+                             "cer": round(100 * rates["cer"], 2)})
+                log.info("%s", grid[-1])
+    best = min(grid, key=lambda row: (row["wer"], row["cer"]))
+    chosen = {key: best[key] for key in ("lm_weight", "word_bonus", "oov_penalty")}
+    results = {"config": dataclasses.asdict(config), "utterances": len(references),
+               "grid": grid, "best": best}
+    runs.write_json_atomic(config.out, results)
+    if config.write:
+        settings = {**transcriber.decoder_settings, **chosen}
+        runs.write_json_atomic(pathlib.Path(config.checkpoint) / "decoder.json",
+                               settings)
+    return results

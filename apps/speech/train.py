@@ -205,13 +205,16 @@ class FeatureBatches(keras.utils.PyDataset):
                 yield self[index]
             self.on_epoch_end()
 
-        return tf.data.Dataset.from_generator(
+        dataset = tf.data.Dataset.from_generator(
             generate,
             output_signature=(
                 tf.TensorSpec((None, None, features_lib.NUM_MELS), tf.float32),
                 tf.TensorSpec((None, self.max_label), tf.int32),
             ),
-        ).prefetch(2)
+        )
+        # Batches per epoch are known: say so, or Keras warns at every epoch end.
+        cardinality = tf.data.experimental.assert_cardinality(len(self))
+        return dataset.apply(cardinality).prefetch(2)
 
 
 def compile_model(model, config):
@@ -248,6 +251,7 @@ def train(config: TrainConfig) -> dict:
         train_set,
         validation_data=valid_set,
         epochs=config.epochs,
+        shuffle=False,  # the pipelines shuffle (by length bucket) themselves
         verbose=0,
         callbacks=[
             *run.callbacks(monitor="val_loss"),

@@ -23,6 +23,10 @@ from apps.speech import lm as lm_lib
 
 SAMPLE_RATE = features_lib.SAMPLE_RATE
 DECODERS = ("greedy", "beam", "beam_lm")
+# Decoder settings used unless a checkpoint's decoder.json (written by
+# `rnn-demos speech tune-decoder`) or the caller says otherwise.
+DECODER_DEFAULTS = {"beam_width": 24, "lm_weight": 0.8, "word_bonus": 1.0,
+                    "oov_penalty": -6.0}
 
 
 class AudioError(ValueError):
@@ -138,6 +142,9 @@ class Transcriber:
     model: object
     language_model: object
     time_stride: int
+    decoder_settings: dict = dataclasses.field(
+        default_factory=lambda: dict(DECODER_DEFAULTS)
+    )
 
     @classmethod
     def load(cls, checkpoint_dir) -> "Transcriber":
@@ -159,7 +166,18 @@ class Transcriber:
             strides = json.loads(config_path.read_text()).get("time_strides", strides)
         lm_path = checkpoint_dir / "lm.json"
         language_model = lm_lib.NgramLM.load(lm_path) if lm_path.is_file() else None
-        return cls(model, language_model, int(np.prod(strides)))
+        settings = dict(DECODER_DEFAULTS)
+        settings_path = checkpoint_dir / "decoder.json"
+        if settings_path.is_file():
+            stored = json.loads(settings_path.read_text())
+            unknown = set(stored) - set(DECODER_DEFAULTS)
+            if unknown:
+                raise ValueError(
+                    f"{settings_path}: unknown decoder settings {sorted(unknown)}; "
+                    f"expected some of {sorted(DECODER_DEFAULTS)}"
+                )
+            settings.update(stored)
+        return cls(model, language_model, int(np.prod(strides)), settings)
 
     @property
     def seconds_per_frame(self) -> float:
@@ -177,30 +195,37 @@ class Transcriber:
         keep = -(-frames // self.time_stride)
         return lm_lib.log_softmax(np.asarray(logits)[:keep])
 
-    def decode(
-        self,
-        log_probs: np.ndarray,
-        decoder: str = "beam_lm",
-        beam_width: int = 24,
-        lm_weight: float = 0.8,
-        word_bonus: float = 1.0,
-    ) -> str:
+    def decode(self, log_probs: np.ndarray, decoder: str = "beam_lm", **options) -> str:
+        """Text of one utterance's log-probabilities. `options` (beam_width,
+        lm_weight, word_bonus, oov_penalty; None = keep) override the
+        checkpoint's `decoder_settings`."""
         if decoder not in DECODERS:
             raise ValueError(f"decoder must be one of {DECODERS}, got {decoder!r}")
+        unknown = set(options) - set(DECODER_DEFAULTS)
+        if unknown:
+            raise ValueError(f"unknown decoder options {sorted(unknown)}")
+        settings = {
+            **self.decoder_settings,
+            **{key: value for key, value in options.items() if value is not None},
+        }
         if decoder == "greedy":
             return lm_lib.keras_decode(log_probs[None], [len(log_probs)])[0]
         if decoder == "beam":
             return lm_lib.keras_decode(
-                log_probs[None], [len(log_probs)], "beam_search", beam_width
+                log_probs[None],
+                [len(log_probs)],
+                "beam_search",
+                int(settings["beam_width"]),
             )[0]
         if self.language_model is None:
             raise ValueError("decoder 'beam_lm' needs lm.json beside the model")
         return lm_lib.prefix_beam_search(
             log_probs,
             lm=self.language_model,
-            lm_weight=lm_weight,
-            word_bonus=word_bonus,
-            beam_width=beam_width,
+            lm_weight=settings["lm_weight"],
+            word_bonus=settings["word_bonus"],
+            oov_penalty=settings["oov_penalty"],
+            beam_width=int(settings["beam_width"]),
         )
 
     def transcribe_audio(

@@ -61,35 +61,41 @@ def test_csv_and_jsonl_manifests(tmp_path):
 
 def test_corpus_plan_is_reproducible_and_split_by_voice():
     config = data.CorpusConfig(train_size=60, valid_size=5, test_train_voices_size=10,
-                               test_heldout_per_voice=2)
+                               test_heldout_per_voice=2, extra_train_size=0,
+                               dev_per_voice=2)
     plan = data.plan_corpus(config)
     assert plan == data.plan_corpus(config)
     train_voices = {p["voice"] for p in plan if p["split"] == "train"}
     heldout = [p for p in plan if p["split"] == "test_heldout_voices"]
     assert len(heldout) == 2 * len(data.HELDOUT_VOICES)
     assert not train_voices & {p["voice"] for p in heldout}
+    dev_voices = {p["voice"] for p in plan if p["split"] == "dev_unseen_voices"}
+    assert dev_voices == set(data.DEV_VOICES)
+    assert not dev_voices & (train_voices | set(data.HELDOUT_VOICES))
     assert "festival" not in {p["engine"] for p in plan if p["split"] == "train"}
     train_texts = {p["text"] for p in plan if p["split"] == "train"}
     sentences = [p for p in heldout if p["domain"] == "sentences"]
     assert sentences and all(p["text"] not in train_texts for p in sentences)
-    other = data.plan_corpus(data.CorpusConfig(seed=5, train_size=60))
+    other = data.plan_corpus(data.CorpusConfig(seed=5, train_size=60,
+                                               extra_train_size=0))
     assert [p["text"] for p in other[:60]] != [p["text"] for p in plan[:60]]
 
 
 def test_extra_training_voices_leave_the_other_splits_unchanged():
     config = data.CorpusConfig(train_size=40, valid_size=5, test_train_voices_size=10,
-                               test_heldout_per_voice=2)
+                               test_heldout_per_voice=2, extra_train_size=0)
     wider = data.CorpusConfig(**{**config.__dict__, "extra_train_size": 200})
     plan, plan_wider = data.plan_corpus(config), data.plan_corpus(wider)
     train = [p for p in plan_wider if p["split"] == "train"]
     assert len(train) == 240 and train[:40] == plan[:40]
     assert [p for p in plan_wider if p["split"] != "train"] == plan[40:]
+    assert not set(data.DEV_VOICES) & {p["voice"] for p in train}
     extra = train[40:]
     heldout_voices = set(data.HELDOUT_VOICES)
     assert not heldout_voices & {p["voice"] for p in extra}
     assert not any(v in p["voice"] for p in extra
                    for v in ("gbclan", "gbcwmd", "+Alicia", "+f5", "+m7", "+klatt4"))
-    tested = {p["text"] for p in plan if p["split"] != "train"}
+    tested = {p["text"] for p in plan if p["split"].startswith(("valid", "test"))}
     assert not tested & {p["text"] for p in extra}
     assert any("shift_cents" in p["params"] for p in extra)
     assert len({p["voice"] for p in extra}) > 100
@@ -97,7 +103,8 @@ def test_extra_training_voices_leave_the_other_splits_unchanged():
 
 def test_make_corpus_synthesizes_and_caches(tmp_path):
     config = data.CorpusConfig(train_size=3, valid_size=1, test_train_voices_size=1,
-                               test_heldout_per_voice=0,
+                               test_heldout_per_voice=0, extra_train_size=0,
+                               dev_per_voice=0,
                                domains=("digits", "cards"))
     splits = data.make_corpus(tmp_path, config, log=lambda *_: None)
     records = data.load_records(tmp_path / "train.jsonl")

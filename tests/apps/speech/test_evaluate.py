@@ -51,3 +51,37 @@ def test_evaluate_end_to_end_with_the_shipped_checkpoint(tmp_path):
     assert overall[("clean", "beam_lm")]["wer"] <= 20.0
     assert json.loads((tmp_path / "eval.json").read_text())["overall"]
     assert (tmp_path / "eval.md").read_text().startswith("| split |")
+
+
+def test_tune_decoder_writes_the_best_settings_the_transcriber_then_uses(tmp_path):
+    import shutil
+
+    from apps.speech.transcribe import Transcriber
+
+    checkpoint = tmp_path / "ckpt"
+    shutil.copytree("apps/speech/checkpoints/default", checkpoint)
+    (checkpoint / "decoder.json").unlink(missing_ok=True)
+    records = []
+    for index, words in enumerate(["queen of hearts", "go forward"]):
+        path = tmp_path / f"{index}.wav"
+        data.synthesize(words, "espeak:en-gb-x-gbclan+m3",
+                        {"speed": 160, "pitch": 50, "amplitude": 100}, path)
+        records.append({"path": path.name, "text": words})
+    data.write_jsonl_atomic(tmp_path / "dev.jsonl", records)
+    config = evaluate.TuneConfig(
+        checkpoint=str(checkpoint), manifest=str(tmp_path / "dev.jsonl"),
+        lm_weights=(0.5, 1.0), word_bonuses=(-30.0, 1.0),
+        out=str(tmp_path / "tune.json"))
+    results = evaluate.tune_decoder(config)
+    assert len(results["grid"]) == 4
+    best = results["best"]
+    # a word "bonus" of -30 per word makes every decoding shorter: never best
+    assert best["word_bonus"] == 1.0
+    assert all(row["wer"] > best["wer"] for row in results["grid"]
+               if row["word_bonus"] == -30.0)
+    stored = json.loads((checkpoint / "decoder.json").read_text())
+    assert stored["lm_weight"] == best["lm_weight"] and stored["beam_width"] == 24
+    assert Transcriber.load(checkpoint).decoder_settings == stored
+    (checkpoint / "decoder.json").write_text('{"lm_wieght": 1}')
+    with pytest.raises(ValueError, match="unknown decoder settings"):
+        Transcriber.load(checkpoint)
