@@ -247,8 +247,8 @@ class TuneConfig:
     # the dev voices are easy when clean: noise makes the grid tell apart
     conditions: tuple[str, ...] = ("clean", "10")
     seed: int = 98
-    lm_weights: tuple[float, ...] = (0.4, 0.6, 0.8, 1.0, 1.3, 1.6, 2.0)
-    word_bonuses: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
+    lm_weights: tuple[float, ...] = (0.4, 0.6, 0.8, 1.0, 1.3, 1.6)
+    word_bonuses: tuple[float, ...] = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0)
     oov_penalties: tuple[float, ...] = (-6.0,)
     write: bool = True
     out: str = "out/speech/eval/tune_decoder.json"
