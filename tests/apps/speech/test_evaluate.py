@@ -70,15 +70,24 @@ def test_tune_decoder_writes_the_best_settings_the_transcriber_then_uses(tmp_pat
     data.write_jsonl_atomic(tmp_path / "dev.jsonl", records)
     config = evaluate.TuneConfig(
         checkpoint=str(checkpoint), manifest=str(tmp_path / "dev.jsonl"),
-        lm_weights=(0.5, 1.0), word_bonuses=(-30.0, 1.0),
+        conditions=("clean",), lm_weights=(0.5, 1.0), word_bonuses=(0.0, -30.0),
         out=str(tmp_path / "tune.json"))
     results = evaluate.tune_decoder(config)
-    assert len(results["grid"]) == 4
+    grid = results["grid"]
+    assert {(r["lm_weight"], r["word_bonus"]) for r in grid} == {
+        (0.5, 0.0), (0.5, -30.0), (1.0, 0.0), (1.0, -30.0)}
     best = results["best"]
-    # a word "bonus" of -30 per word makes every decoding shorter: never best
-    assert best["word_bonus"] == 1.0
-    assert all(row["wer"] > best["wer"] for row in results["grid"]
-               if row["word_bonus"] == -30.0)
+    assert best == min(grid, key=lambda row: (row["wer"], row["cer"]))
+    # each row's score is the error rate of decoding with its settings
+    transcriber = Transcriber.load(checkpoint)
+    row = grid[-1]
+    settings = {k: row[k] for k in ("lm_weight", "word_bonus", "oov_penalty")}
+    hypotheses = [
+        transcriber.decode(transcriber.log_probs(data.read_audio_16k(
+            tmp_path / record["path"])), "beam_lm", **settings)
+        for record in records]
+    rates = evaluate.lm_lib.error_rates([r["text"] for r in records], hypotheses)
+    assert row["wer"] == round(100 * rates["wer"], 2)
     stored = json.loads((checkpoint / "decoder.json").read_text())
     assert stored["lm_weight"] == best["lm_weight"] and stored["beam_width"] == 24
     assert Transcriber.load(checkpoint).decoder_settings == stored
