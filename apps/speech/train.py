@@ -131,8 +131,9 @@ def _feature_datasets(config, run, augment):
 
 class FeatureBatches(keras.utils.PyDataset):
     """Bucketed, padded batches of precomputed features for `model.fit` on any
-    Keras backend (no tf.data). Frames are padded up to a multiple of
-    `pad_frames` and labels to `max_label` so that few shapes get compiled.
+    Keras backend (on TensorFlow through `as_tf_dataset`). Frames are padded up
+    to a multiple of `pad_frames` and labels to `max_label` so that few shapes
+    get compiled.
     """
 
     def __init__(

@@ -12,6 +12,7 @@ Example:
 """
 
 import dataclasses
+import inspect
 import json
 import math
 import pathlib
@@ -24,9 +25,12 @@ from apps.speech import lm as lm_lib
 SAMPLE_RATE = features_lib.SAMPLE_RATE
 DECODERS = ("greedy", "beam", "beam_lm")
 # Decoder settings used unless a checkpoint's decoder.json (written by
-# `rnn-demos speech tune-decoder`) or the caller says otherwise.
-DECODER_DEFAULTS = {"beam_width": 24, "lm_weight": 0.8, "word_bonus": 1.0,
-                    "oov_penalty": -6.0}
+# `rnn-demos speech tune-decoder`) or the caller says otherwise: the defaults
+# of `lm.prefix_beam_search`, read from its signature (one source of truth).
+DECODER_DEFAULTS = {
+    name: inspect.signature(lm_lib.prefix_beam_search).parameters[name].default
+    for name in ("beam_width", "lm_weight", "word_bonus", "oov_penalty")
+}
 
 
 class AudioError(ValueError):
